@@ -1,0 +1,208 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The app factory: wiring only."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask
+
+from smart_launch.discovery import ConfigurationCache
+from smart_launch.flask import init_server_timing
+from smart_launch.http import make_session
+from smart_launch.identity import JwksCache
+from smart_launch.keys import ClientKeys
+from smart_launch.launch import SmartLaunchClient
+
+from . import admin
+from . import handlers
+from . import security
+from .admin import AuditAdmin
+from .audit.services import SqlAuditLog
+from .config import Settings
+from .crypto import Sealer
+from .crypto.envelope import EnvelopeCipher
+from .crypto.factory import build_key_provider
+from .crypto.factory import startup_check
+from .crypto.interfaces import KeyProvider
+from .crypto.interfaces import KeyProviderUnavailable
+from .crypto.keyring import Keyring
+from .crypto.pseudonyms import Pseudonymizer
+from .errors import ConfigurationError
+from .health import bp as health_bp
+from .home import bp as home_bp
+from .launch import bp as launch_bp
+from .launch.services import LaunchService
+from .launch.sessions import set_cookie_if_new
+from .launch.store import SqlLaunchStateStore
+from .launch.store import SqlLaunchStore
+from .logs import configure_logging
+from .notes import views as notes_views
+from .notes.services import NotesService
+from .outbox.services import Outbox
+from .outbox.worker import OutboxWorker
+from .outbox.worker import backend_client_factory
+from .registry import get_service
+from .registry import register_service
+from .screening import views as screening_views
+from .screening.services import ReviewService
+from .store import Database
+from .tenants.services import SqlTenantRepository
+from .vault.services import RetentionPolicy
+from .vault.services import VaultService
+
+__all__ = ["create_app"]
+
+
+def _client_keys(settings: Settings) -> ClientKeys:
+    if settings.environment == "production":
+        if not settings.client_keys_path.exists():
+            raise ConfigurationError("The client key file is missing.")
+        return ClientKeys.load(settings.client_keys_path)
+    return ClientKeys.load_or_create(settings.client_keys_path)
+
+
+def _key_provider(settings: Settings) -> KeyProvider:
+    """The configured provider, proven to work; the app does not start without one."""
+    try:
+        provider = build_key_provider(
+            settings.key_backend,
+            path=settings.key_file or settings.instance_path / "keys.json",
+            library=settings.pkcs11_library,
+            token_label=settings.pkcs11_token,
+            pin=settings.pkcs11_pin,
+        )
+        startup_check(provider)
+    except KeyProviderUnavailable as exc:
+        raise ConfigurationError(f"Key provider: {exc.description}") from exc
+    return provider
+
+
+def start_worker(app: Flask) -> threading.Event:
+    """Start the background threads of the embedded default; set the event to stop them.
+
+    The outbox worker delivers EHR writes; the retention thread crypto-shreds expired records
+    hourly.  In production both run as their own processes (``quietline outbox work`` and a
+    scheduled ``quietline vault expire``).
+    """
+    stop = threading.Event()
+    settings = get_service(Settings, app)
+    if settings.outbox_worker:
+        get_service(OutboxWorker, app).start_thread(stop, settings.outbox_interval)
+        vault = get_service(VaultService, app)
+        threading.Thread(target=_retention_loop, args=(vault, stop), daemon=True).start()
+    return stop
+
+
+def _retention_loop(vault: VaultService, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            vault.expire()
+        except Exception:  # a failed pass is retried next hour; the error is logged
+            logging.getLogger(__name__).exception("retention pass failed")
+        stop.wait(3600)
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool | None = None) -> Flask:
+    """Build the app from ``settings`` (default: :meth:`Settings.from_env`).
+
+    :param migrate: run migrations at startup; defaults to on except in production, where a
+        separate job runs ``quietline db upgrade``.
+    """
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        PLUGIN_SETTINGS=settings,
+        PLUGIN_SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        TESTING=settings.environment == "testing",
+    )
+
+    db = Database(settings.database_url)
+    if migrate if migrate is not None else settings.environment != "production":
+        db.upgrade()
+    http = make_session()
+    keys = _client_keys(settings)
+    provider = _key_provider(settings)
+    audit = SqlAuditLog(db, provider)
+    keyring = Keyring(db, provider, audit)
+    launch_sealer = Sealer(settings.token_key, "launch")
+    tenants = SqlTenantRepository(db, Sealer(settings.token_key, "tenant-secret"), keys)
+    configurations = ConfigurationCache(http)
+    client = SmartLaunchClient(
+        configurations=configurations,
+        jwks=JwksCache(http),
+        states=SqlLaunchStateStore(db, launch_sealer),
+        state_ttl=settings.launch_state_seconds,
+    )
+    launches = SqlLaunchStore(
+        db,
+        launch_sealer,
+        idle_seconds=settings.session_idle_seconds,
+        absolute_seconds=settings.session_absolute_seconds,
+    )
+    pseudonyms = Pseudonymizer(provider)
+    service = LaunchService(
+        audit=audit,
+        pseudonyms=pseudonyms,
+        redirect_uri=settings.redirect_uri,
+        tenants=tenants,
+        client=client,
+        launches=launches,
+        configurations=configurations,
+        http=http,
+    )
+    vault = VaultService(
+        db,
+        EnvelopeCipher(provider),
+        keyring,
+        pseudonyms,
+        audit,
+        lambda tenant_id: RetentionPolicy.from_mapping(tenants.by_id(tenant_id).retention),
+    )
+    outbox_cipher = Sealer(settings.token_key, "outbox")
+    outbox = Outbox(db, outbox_cipher)
+    worker = OutboxWorker(
+        db, outbox_cipher, backend_client_factory(tenants, keys, settings.outbox_scope), audit=audit
+    )
+    notes = NotesService(db=db, vault=vault, outbox=outbox, audit=audit, tenants=tenants)
+    reviews = ReviewService(
+        db,
+        vault,
+        lambda tenant_id: bool(tenants.by_id(tenant_id).options.get("hark")),
+        service.fhir,
+    )
+    for kind, instance in (
+        (Settings, settings),
+        (KeyProvider, provider),
+        (SqlAuditLog, audit),
+        (Keyring, keyring),
+        (VaultService, vault),
+        (Outbox, outbox),
+        (OutboxWorker, worker),
+        (NotesService, notes),
+        (ReviewService, reviews),
+        (Database, db),
+        (ClientKeys, keys),
+        (SqlTenantRepository, tenants),
+        (ConfigurationCache, configurations),
+        (SqlLaunchStore, launches),
+        (LaunchService, service),
+    ):
+        register_service(app, kind, instance)
+
+    init_server_timing(app)
+    security.init_app(app, tenants.frame_origins)
+    handlers.init_app(app)
+    app.after_request(
+        lambda response: set_cookie_if_new(response, settings.session_absolute_seconds)
+    )
+    app.register_blueprint(launch_bp)
+    app.register_blueprint(home_bp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(notes_views.bp)
+    app.register_blueprint(screening_views.bp)
+    admin.init_app(app, AuditAdmin(db, audit, provider))
+    return app

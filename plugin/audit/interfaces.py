@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The audit seam: what an audit event is and who records it.
+
+Entries carry no PHI: the actor is a FHIR user reference (staff, not the client), the subject is
+a keyed pseudonym of the patient, and ``detail`` holds only codes, counts and record ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+__all__ = ["AuditAction", "AuditEvent", "AuditOutcome", "AuditSink"]
+
+
+class AuditAction(StrEnum):
+    """Audit tags, ``area:resource:action`` like permissions."""
+
+    LAUNCH_START = "launch:session:create"
+    VAULT_WRITE = "vault:record:write"
+    VAULT_READ = "vault:record:read"
+    VAULT_DESTROY = "vault:record:destroy"
+    VAULT_EXPIRE = "vault:record:expire"
+    VAULT_ACCESS_DENIED = "vault:record:deny"
+    BREAK_GLASS = "vault:record:break-glass"
+    NOTE_SIGN = "notes:entry:sign"
+    NOTE_RELEASE_WITHHELD = "notes:release:withhold"
+    NOTE_LINT_OVERRIDE = "notes:lint:keep"
+    EHR_WRITE_QUEUED = "outbox:write:queue"
+    EHR_WRITE_DELIVERED = "outbox:write:deliver"
+    EHR_WRITE_FAILED = "outbox:write:fail"
+    KEY_CREATE = "keys:kek:create"
+    KEY_ROTATE = "keys:kek:rotate"
+    KEY_DESTROY = "keys:kek:destroy"
+    AUDIT_EXPORT = "audit:log:export"
+    AUDIT_VERIFY = "audit:log:verify"
+    ADMIN_SETTINGS = "admin:settings:write"
+
+
+AuditOutcome = str
+"""``success``, ``failure`` or ``denied``."""
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One thing that happened.  ``detail`` values are short codes, ids or numbers only."""
+
+    tenant: str
+    actor: str
+    action: AuditAction
+    outcome: AuditOutcome = "success"
+    subject: str | None = None
+    detail: dict[str, str | int | bool] = field(default_factory=dict)
+
+
+class AuditSink(Protocol):
+    """Appends events to the tenant's tamper-evident chain."""
+
+    def record(self, event: AuditEvent, *, session: Session | None = None) -> None:
+        """Append ``event``; with ``session`` it commits with the caller's transaction."""

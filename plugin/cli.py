@@ -1,0 +1,242 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The ``quietline`` command."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+from .app import create_app
+from .app import start_worker
+from .audit.export import export_bundle
+from .audit.services import SqlAuditLog
+from .audit.verify import verify_all
+from .audit.verify import verify_chain
+from .config import Settings
+from .crypto.interfaces import KeyProvider
+from .crypto.keyring import Keyring
+from .launch.scopes import DEFAULT_SCOPE
+from .outbox.worker import OutboxWorker
+from .registry import get_protocol
+from .registry import get_service
+from .server import make_quiet_server
+from .store import Database
+from .tenants.services import SqlTenantRepository
+from .tenants.services import TenantRegistration
+from .vault.services import VaultService
+
+__all__ = ["main"]
+
+
+@click.group()
+def main() -> None:
+    """Quietline: stalking screening and safety tools for SMART-on-FHIR EHRs."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8701, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run Quietline with the embedded server (use gunicorn in production)."""
+    app = create_app()
+    start_worker(app)
+    click.echo(f"Quietline on http://{host}:{port}/")
+    make_quiet_server(host, port, app).serve_forever()
+
+
+@main.command()
+@click.option("--ehr-port", default=8700, show_default=True, type=int)
+@click.option("--app-port", default=8701, show_default=True, type=int)
+@click.option("--data", "data_dir", default="instance/demo", show_default=True, type=Path)
+def demo(ehr_port: int, app_port: int, data_dir: Path) -> None:
+    """Run the sandbox EHR and Quietline together (the embedded default)."""
+    from .demo import run_demo  # noqa: PLC0415  (keeps requests out of other commands)
+
+    run_demo(data_dir.resolve(), ehr_port=ehr_port, app_port=app_port)
+
+
+@main.group()
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Run migrations to the newest revision."""
+    settings = Settings.from_env()
+    Database(settings.database_url).upgrade()
+    click.echo("database is at the newest revision")
+
+
+@main.group()
+def tenant() -> None:
+    """EHR registrations (the iss allow-list)."""
+
+
+@tenant.command("add")
+@click.option("--id", "tenant_id", required=True)
+@click.option("--name", required=True)
+@click.option("--iss", required=True, help="The EHR's FHIR base URL.")
+@click.option("--client-id", required=True)
+@click.option(
+    "--auth-method",
+    type=click.Choice(["private_key_jwt", "client_secret_basic"]),
+    default="private_key_jwt",
+    show_default=True,
+)
+@click.option("--signing-alg", type=click.Choice(["RS384", "ES384"]), default="RS384")
+@click.option("--client-secret-env", help="Environment variable holding the client secret.")
+@click.option("--frame-origin", "frame_origins", multiple=True, required=True)
+@click.option("--role-mapping", type=click.Path(exists=True, path_type=Path))
+@click.option("--scope", default=DEFAULT_SCOPE)
+def tenant_add(  # noqa: PLR0917  (one parameter per click option)
+    tenant_id: str,
+    name: str,
+    iss: str,
+    client_id: str,
+    auth_method: str,
+    signing_alg: str,
+    client_secret_env: str | None,
+    frame_origins: tuple[str, ...],
+    role_mapping: Path | None,
+    scope: str,
+) -> None:
+    """Register (or replace) an EHR."""
+    import os  # noqa: PLC0415
+
+    secret = os.environ.get(client_secret_env) if client_secret_env else None
+    mapping = json.loads(role_mapping.read_text(encoding="utf-8")) if role_mapping else {}
+    app = create_app()
+    get_service(SqlTenantRepository, app).register(
+        TenantRegistration(
+            id=tenant_id,
+            name=name,
+            iss=iss,
+            client_id=client_id,
+            auth_method=auth_method,
+            scope=scope,
+            frame_origins=frame_origins,
+            role_mapping=mapping,
+            client_secret=secret,
+            signing_alg=signing_alg,
+        )
+    )
+    click.echo(f"registered {tenant_id}")
+
+
+@tenant.command("list")
+def tenant_list() -> None:
+    """List registered EHRs."""
+    app = create_app()
+    for view in get_service(SqlTenantRepository, app).all():
+        click.echo(f"{view.id}\t{view.iss}\t{view.client_id}\t{view.auth_method}")
+
+
+@main.group()
+def keys() -> None:
+    """Key-encryption keys: status and rotation."""
+
+
+@keys.command("status")
+@click.option("--tenant")
+def keys_status(tenant: str | None) -> None:
+    """List every key version, its state and whether the provider still holds it."""
+    keyring = get_service(Keyring, create_app())
+    for s in keyring.status(tenant):
+        consistent = s.in_provider == (s.state != "destroyed")
+        click.echo(
+            f"{s.tenant}\t{s.period}\tv{s.version}\t{s.state}\t"
+            f"{'ok' if consistent else 'DRIFT'}\t{s.label}"
+        )
+
+
+@keys.command("rotate")
+@click.option("--tenant")
+def keys_rotate(tenant: str | None) -> None:
+    """New key versions; every data key re-wrapped; old versions destroyed. No downtime."""
+    app = create_app()
+    report = get_service(Keyring, app).rotate(
+        [get_service(VaultService, app).keystore], tenant, actor="cli"
+    )
+    click.echo(
+        json.dumps(
+            {
+                "rotated": report.rotated,
+                "rewrapped": report.rewrapped,
+                "skipped": report.skipped,
+                "unreadable": report.unreadable,
+                "destroyed": report.destroyed,
+            }
+        )
+    )
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit.command("verify")
+@click.option("--tenant")
+def audit_verify(tenant: str | None) -> None:
+    """Recompute every tenant's chain; exit 1 and say which entry when anything was altered."""
+    app = create_app()
+    db = get_service(Database, app)
+    provider: KeyProvider = get_protocol(KeyProvider, app)
+    reports = [verify_chain(db, provider, tenant)] if tenant else verify_all(db, provider)
+    failed = False
+    for report in reports:
+        click.echo(f"{report.tenant}: {report.entries} entries, {'ok' if report.ok else 'FAILED'}")
+        for problem in report.problems:
+            failed = True
+            click.echo(f"  seq {problem.seq}: {problem.kind}: {problem.message}")
+    if failed:
+        raise SystemExit(1)
+
+
+@audit.command("export")
+@click.option("--tenant", required=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True)
+def audit_export(tenant: str, out: Path) -> None:
+    """Write the tenant's entries as a FHIR Bundle of AuditEvent resources."""
+    app = create_app()
+    bundle = export_bundle(
+        get_service(Database, app), get_service(SqlAuditLog, app), tenant, actor="cli"
+    )
+    out.write_text(json.dumps(bundle, indent=2), encoding="utf-8")
+    click.echo(f"wrote {out}")
+
+
+@main.group()
+def vault() -> None:
+    """The encrypted vault."""
+
+
+@vault.command("expire")
+def vault_expire() -> None:
+    """Crypto-shred every record whose retention period has ended."""
+    click.echo(f"expired {get_service(VaultService, create_app()).expire()} records")
+
+
+@main.group()
+def outbox() -> None:
+    """The queue of EHR writes."""
+
+
+@outbox.command("work")
+@click.option("--interval", default=1.0, show_default=True, type=float)
+@click.option("--once", is_flag=True, help="Deliver what is due, then exit.")
+def outbox_work(interval: float, once: bool) -> None:
+    """Deliver queued EHR writes until SIGTERM (the worker Deployment)."""
+    worker = get_service(OutboxWorker, create_app())
+    if once:
+        click.echo(f"handled {worker.run_once()}")
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    worker.run_forever(stop, interval)

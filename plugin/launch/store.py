@@ -1,0 +1,261 @@
+# SPDX-License-Identifier: Apache-2.0
+"""SQL implementations of the launch state store and the live-launch store."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Delete
+from sqlalchemy import delete
+
+from smart_launch.context import LaunchContext
+from smart_launch.launch import PendingAuthorization
+
+from ..crypto import Sealer
+from ..crypto import lookup_hash
+from ..errors import SessionExpired
+from ..store import Database
+from .models import LaunchRecord
+from .models import PendingState
+
+__all__ = ["LiveLaunch", "SqlLaunchStateStore", "SqlLaunchStore", "StoredTokens"]
+
+
+_LOCK_STRIPES = 64
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; every stored value is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class SqlLaunchStateStore:
+    """:class:`smart_launch.launch.LaunchStateStore` in SQL; ``consume`` is one DELETE."""
+
+    def __init__(self, db: Database, sealer: Sealer) -> None:
+        self._db = db
+        self._sealer = sealer
+
+    def save(self, state: str, pending: PendingAuthorization) -> None:
+        key = lookup_hash(state)
+        payload = json.dumps(
+            {
+                "iss": pending.iss,
+                "code_verifier": pending.code_verifier,
+                "requested_scope": pending.requested_scope,
+                "launch_type": pending.launch_type,
+                "binding": pending.binding,
+                "expires_at": pending.expires_at,
+            }
+        ).encode()
+        with self._db.session() as session:
+            # Abandoned sign-ins expire; clearing them here keeps the table small (indexed).
+            session.execute(delete(PendingState).where(PendingState.expires_at < datetime.now(UTC)))
+            session.add(
+                PendingState(
+                    state_hash=key,
+                    tenant_id=pending.tenant,
+                    sealed=self._sealer.seal(payload, aad=key.encode()),
+                    expires_at=_utc(pending.expires_at),
+                )
+            )
+
+    def consume(self, state: str) -> PendingAuthorization | None:
+        key = lookup_hash(state)
+        with self._db.session() as session:
+            # DELETE ... RETURNING is atomic on SQLite >= 3.35 and PostgreSQL: of two
+            # concurrent redirects with the same state, exactly one gets the row.
+            row = session.execute(
+                delete(PendingState)
+                .where(PendingState.state_hash == key)
+                .returning(PendingState.tenant_id, PendingState.sealed)
+            ).first()
+        if row is None:
+            return None
+        data = json.loads(self._sealer.open(row.sealed, aad=key.encode()))
+        return PendingAuthorization(
+            tenant=row.tenant_id,
+            iss=data["iss"],
+            code_verifier=data["code_verifier"],
+            requested_scope=data["requested_scope"],
+            launch_type=data["launch_type"],
+            binding=data["binding"],
+            expires_at=float(data["expires_at"]),
+        )
+
+    def purge_expired(self, now: datetime | None = None) -> int:
+        cutoff = now or datetime.now(UTC)
+        with self._db.session() as session:
+            result = session.execute(delete(PendingState).where(PendingState.expires_at < cutoff))
+            return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class StoredTokens:
+    """Tokens of one launch, as sealed in the database."""
+
+    access_token: str = field(repr=False)
+    expires_at: float
+    refresh_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class LiveLaunch:
+    """An opened launch: context, roles and tokens.  Never render or log ``tokens``."""
+
+    handle: str
+    context: LaunchContext
+    roles: tuple[str, ...]
+    tokens: StoredTokens = field(repr=False)
+    missing_scopes: tuple[str, ...] = ()
+
+
+class SqlLaunchStore:
+    """Live launches in SQL, sealed; bound to the browser session that created them."""
+
+    def __init__(
+        self, db: Database, sealer: Sealer, *, idle_seconds: int, absolute_seconds: int
+    ) -> None:
+        self._db = db
+        self._sealer = sealer
+        self._idle = timedelta(seconds=idle_seconds)
+        self._absolute = timedelta(seconds=absolute_seconds)
+        self._refresh_locks = tuple(threading.Lock() for _ in range(_LOCK_STRIPES))
+
+    def _seal(self, handle: str, launch: LiveLaunch) -> bytes:
+        payload: dict[str, Any] = {
+            "context": launch.context.to_dict(),
+            "roles": list(launch.roles),
+            "missing_scopes": list(launch.missing_scopes),
+            "tokens": {
+                "access_token": launch.tokens.access_token,
+                "expires_at": launch.tokens.expires_at,
+                "refresh_token": launch.tokens.refresh_token,
+            },
+        }
+        return self._sealer.seal(json.dumps(payload).encode(), aad=handle.encode())
+
+    def _open(self, handle: str, blob: bytes) -> LiveLaunch:
+        data = json.loads(self._sealer.open(blob, aad=handle.encode()))
+        tokens = data["tokens"]
+        return LiveLaunch(
+            handle=handle,
+            context=LaunchContext.from_dict(data["context"]),
+            roles=tuple(data.get("roles", ())),
+            missing_scopes=tuple(data.get("missing_scopes", ())),
+            tokens=StoredTokens(
+                access_token=tokens["access_token"],
+                expires_at=float(tokens["expires_at"]),
+                refresh_token=tokens.get("refresh_token"),
+            ),
+        )
+
+    def create(
+        self,
+        *,
+        session_hash: str,
+        context: LaunchContext,
+        roles: tuple[str, ...],
+        tokens: StoredTokens,
+        missing_scopes: tuple[str, ...],
+    ) -> str:
+        handle = secrets.token_urlsafe(24)
+        now = datetime.now(UTC)
+        launch = LiveLaunch(handle, context, roles, tokens, missing_scopes)
+        with self._db.session() as session:
+            session.execute(self._expired(now))
+            session.add(
+                LaunchRecord(
+                    handle=handle,
+                    session_hash=session_hash,
+                    tenant_id=context.tenant,
+                    sealed=self._seal(handle, launch),
+                    created_at=now,
+                    last_seen_at=now,
+                    expires_at=now + self._absolute,
+                )
+            )
+        return handle
+
+    def open(self, handle: str, session_hash: str | None) -> LiveLaunch:
+        """Return the launch if it is live and belongs to this browser session.
+
+        :raises SessionExpired: unknown handle, another browser, idle or absolute timeout.
+        """
+        now = datetime.now(UTC)
+        blob: bytes | None = None
+        with self._db.session() as session:
+            row = session.get(LaunchRecord, handle)
+            if row is None or session_hash is None:
+                raise SessionExpired
+            if not hmac.compare_digest(row.session_hash.encode(), session_hash.encode()):
+                raise SessionExpired
+            if _aware(row.expires_at) <= now or _aware(row.last_seen_at) + self._idle <= now:
+                session.delete(row)  # committed on leaving the block; raised below
+            else:
+                if now - _aware(row.last_seen_at) > timedelta(seconds=30):
+                    row.last_seen_at = now
+                blob = row.sealed
+        if blob is None:
+            raise SessionExpired
+        return self._open(handle, blob)
+
+    def refresh_tokens(
+        self,
+        handle: str,
+        *,
+        needed: Callable[[StoredTokens], bool],
+        refresh: Callable[[StoredTokens], StoredTokens],
+    ) -> StoredTokens:
+        """Refresh once, even with concurrent requests in several processes.
+
+        The row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite serialises writers,
+        and a process-local lock covers threads) while ``refresh`` talks to the EHR, so the
+        old refresh token is used at most once and the new one replaces it.
+        """
+        with self._lock_for(handle), self._db.session() as session:
+            row = session.get(LaunchRecord, handle, with_for_update=True)
+            if row is None:
+                raise SessionExpired
+            current = self._open(handle, row.sealed)
+            if not needed(current.tokens):
+                return current.tokens
+            tokens = refresh(current.tokens)
+            updated = LiveLaunch(
+                handle, current.context, current.roles, tokens, current.missing_scopes
+            )
+            row.sealed = self._seal(handle, updated)
+            return tokens
+
+    def _lock_for(self, handle: str) -> threading.Lock:
+        """A fixed set of striped locks: bounded memory, never cleared while held."""
+        return self._refresh_locks[int(lookup_hash(handle)[:8], 16) % _LOCK_STRIPES]
+
+    def end(self, handle: str) -> None:
+        with self._db.session() as session:
+            session.execute(delete(LaunchRecord).where(LaunchRecord.handle == handle))
+
+    def _expired(self, now: datetime) -> Delete:
+        return delete(LaunchRecord).where(
+            (LaunchRecord.expires_at < now) | (LaunchRecord.last_seen_at < now - self._idle)
+        )
+
+    def purge_expired(self) -> int:
+        """Delete ended launches (also done on every new launch)."""
+        with self._db.session() as session:
+            result = session.execute(self._expired(datetime.now(UTC)))
+            return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Launch views: parse, call :class:`LaunchService`, redirect or render."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import current_app
+from flask import g
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from werkzeug.wrappers import Response
+
+from smart_launch.keys import ClientKeys
+
+from ..registry import get_service
+from ..security import csrf_token
+from ..security import verify_csrf
+from .errors import LaunchParametersMissing
+from .services import LaunchService
+from .sessions import browser_binding
+from .sessions import ensure_browser_binding
+
+__all__ = ["bp"]
+
+bp = Blueprint("launch", __name__, template_folder="templates")
+
+
+def _secret() -> bytes:
+    return bytes(current_app.config["PLUGIN_SECRET_KEY"])
+
+
+def _redirect(url: str) -> Response:
+    response = redirect(url, code=302)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/launch")
+def ehr_launch() -> Response:
+    """EHR launch: ``iss`` is checked against the tenant allow-list before anything else."""
+    iss = request.args.get("iss", "")
+    launch = request.args.get("launch", "")
+    if not iss or not launch:
+        raise LaunchParametersMissing
+    url, tenant = get_service(LaunchService).begin_ehr(iss, launch, ensure_browser_binding())
+    g.frame_origins = tenant.frame_origins
+    return _redirect(url)
+
+
+@bp.get("/")
+@bp.get("/standalone")
+def standalone_form() -> str:
+    service = get_service(LaunchService)
+    binding = ensure_browser_binding()
+    # Chromium applies form-action to the redirect that follows the POST: allow the EHRs'
+    # authorization servers, and nothing else.
+    g.form_targets = service.authorization_origins()
+    return render_template(
+        "launch/standalone.html",
+        tenants=service.tenants.all(),
+        csrf=csrf_token(_secret(), binding, "standalone"),
+    )
+
+
+@bp.post("/standalone")
+def standalone_start() -> Response:
+    binding = browser_binding()
+    verify_csrf(_secret(), binding, "standalone", request.form.get("csrf"))
+    service = get_service(LaunchService)
+    url, _ = service.begin_standalone(request.form.get("tenant", ""), binding or "")
+    return _redirect(url)
+
+
+@bp.get("/callback")
+def callback() -> Response:
+    """The registered ``redirect_uri``.  State is checked before any token request."""
+    service = get_service(LaunchService)
+    params = {
+        key: request.args[key] for key in ("state", "code", "error", "iss") if key in request.args
+    }
+    handle = service.complete(params, browser_binding() or "")
+    return _redirect(url_for("home.index", handle=handle))
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    """The public keys for ``private_key_jwt`` (SMART: served with Cache-Control)."""
+    keys = get_service(ClientKeys)
+    response = jsonify(keys.public_jwks())
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response

@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The ``outbox_items`` table: one durable row per EHR write still to be (or already) delivered.
+
+A row is inserted in the same transaction as the local change it belongs to.  The resource JSON
+is stored only sealed (``sealed_payload``); the plaintext columns hold no PHI: the idempotency
+identifier is random, ``created_by`` names staff, ``patient_pseudonym`` is a keyed pseudonym and
+``last_error_code`` is a short code, never the EHR's text (which may echo the resource).  Once
+the EHR holds the resource the payload is emptied: Quietline keeps no second copy of the note.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint
+from sqlalchemy import DateTime
+from sqlalchemy import Dialect
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import LargeBinary
+from sqlalchemy import String
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from ..store.base import Base
+from ..tenants.models import Tenant
+
+__all__ = ["OutboxItem", "OutboxStatus", "UtcDateTime"]
+
+
+class OutboxStatus(StrEnum):
+    """Where an item is in its life: pending -> delivering -> delivered, or failed."""
+
+    PENDING = "pending"
+    DELIVERING = "delivering"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite hands back naive values).
+
+    Values are stored in UTC, so comparisons in SQL (``next_attempt_at <= :now``) agree on
+    SQLite, where they compare text, and on PostgreSQL.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Normalise to UTC (naive on SQLite, whose text comparison needs one format)."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UtcDateTime needs a timezone-aware datetime.")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Mark values read back as UTC."""
+        del dialect
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_STATUSES = ", ".join(f"'{status.value}'" for status in OutboxStatus)
+
+
+class OutboxItem(Base):
+    """One queued EHR write.
+
+    ``attempts`` counts claims (delivery attempts started); ``claim_token`` identifies the
+    worker holding the lease, so a worker whose lease expired cannot overwrite the outcome
+    recorded by the one that took the item over.
+    """
+
+    __tablename__ = "outbox_items"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_STATUSES})", name="status"),
+        UniqueConstraint(
+            "tenant_id",
+            "kind",
+            "identifier_system",
+            "identifier_value",
+            name="uq_outbox_items_idempotency",
+        ),
+        Index("ix_outbox_items_due", "status", "next_attempt_at"),
+        Index("ix_outbox_items_lease", "status", "lease_until"),
+        Index("ix_outbox_items_patient", "tenant_id", "patient_pseudonym", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), ForeignKey(Tenant.id))
+    kind: Mapped[str] = mapped_column(String(16))
+    resource_type: Mapped[str] = mapped_column(String(64))
+    identifier_system: Mapped[str] = mapped_column(String(255))
+    identifier_value: Mapped[str] = mapped_column(String(128))
+    sealed_payload: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    last_error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    remote_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(255))
+    patient_pseudonym: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -1,0 +1,250 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Queueing EHR writes and listing them for the clinician.
+
+Design section 6, "Writes to the EHR": "the local state change and the outbox row commit in one
+transaction; a worker delivers with retries, backoff and an idempotency key (conditional create
+on an identifier)".  :meth:`Outbox.enqueue` therefore only adds the row to the caller's session
+and never commits; :mod:`plugin.outbox.worker` delivers it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from urllib.parse import urlencode
+
+from fhir.resources.R4B.resource import Resource
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from ..store import Database
+from .interfaces import MissingIdempotencyKey
+from .interfaces import NotRetryable
+from .interfaces import OutboxItemNotFound
+from .interfaces import PayloadCipher
+from .models import OutboxItem
+from .models import OutboxStatus
+
+__all__ = ["OPEN_STATUSES", "Outbox", "OutboxEntry", "if_none_exist", "payload_aad"]
+
+OPEN_STATUSES: tuple[OutboxStatus, ...] = (
+    OutboxStatus.PENDING,
+    OutboxStatus.DELIVERING,
+    OutboxStatus.FAILED,
+)
+"""What the clinician needs to see: everything not yet delivered."""
+
+_TOKEN_SPECIALS = frozenset("|,$\\")
+"""Characters a FHIR token search would need escaped; refused in idempotency identifiers."""
+
+
+def payload_aad(item: OutboxItem) -> bytes:
+    """The associated data binding a sealed payload to its row, tenant and idempotency key."""
+    parts = (
+        "quietline-outbox",
+        item.id,
+        item.tenant_id,
+        item.kind,
+        item.resource_type,
+        item.identifier_system,
+        item.identifier_value,
+    )
+    return "\x1f".join(parts).encode()
+
+
+def if_none_exist(system: str, value: str) -> str:
+    """The conditional-create search for an idempotency identifier: ``identifier=system|value``
+    (percent-encoded where needed; :meth:`Outbox.enqueue` refuses the characters a token
+    search would need escaped)."""
+    return urlencode([("identifier", f"{system}|{value}")], safe=":/|")
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A detached view of one item for the UI; it never holds the payload."""
+
+    id: str
+    kind: str
+    resource_type: str
+    status: OutboxStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_error_code: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    remote_id: str | None
+    created_by: str
+    patient_pseudonym: str | None
+
+    @classmethod
+    def of(cls, row: OutboxItem) -> OutboxEntry:
+        """Copy the displayable columns of ``row``."""
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            resource_type=row.resource_type,
+            status=OutboxStatus(row.status),
+            attempts=row.attempts,
+            next_attempt_at=row.next_attempt_at,
+            last_error_code=row.last_error_code,
+            created_at=row.created_at,
+            delivered_at=row.delivered_at,
+            remote_id=row.remote_id,
+            created_by=row.created_by,
+            patient_pseudonym=row.patient_pseudonym,
+        )
+
+
+def _check_identifier(resource: Resource, system: str, value: str) -> None:
+    if not system or not value:
+        raise MissingIdempotencyKey("An outbox write needs an identifier system and value.")
+    if _TOKEN_SPECIALS & set(system + value):
+        raise MissingIdempotencyKey(
+            "An idempotency identifier must not contain '|', ',', '$' or '\\'."
+        )
+    carried = getattr(resource, "identifier", None)
+    identifiers = carried if isinstance(carried, list) else [carried] if carried else []
+    if not any(
+        str(getattr(identifier, "system", None) or "") == system
+        and str(getattr(identifier, "value", None) or "") == value
+        for identifier in identifiers
+    ):
+        raise MissingIdempotencyKey(
+            f"The {resource.get_resource_type()} does not carry the identifier "
+            f"{system}|{value}; conditional create could not make its delivery idempotent."
+        )
+
+
+class Outbox:
+    """Queues writes in the caller's transaction and shows their state.
+
+    :param db: the database, for listing and retrying (enqueueing uses the caller's session).
+    :param cipher: seals the resource JSON at rest.
+    :param clock: seconds since the epoch, :func:`time.time` unless a test injects another.
+    """
+
+    def __init__(
+        self, db: Database, cipher: PayloadCipher, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._db = db
+        self._cipher = cipher
+        self._clock = clock
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    def enqueue(
+        self,
+        session: Session,
+        *,
+        tenant: str,
+        resource: Resource,
+        identifier_system: str,
+        identifier_value: str,
+        created_by: str,
+        patient_pseudonym: str | None = None,
+        kind: str = "create",
+    ) -> str:
+        """Add a conditional create of ``resource`` to ``session``; the caller commits.
+
+        :param tenant: the tenant id whose EHR receives the write.
+        :param resource: a ``fhir.resources.R4B`` resource carrying the identifier.
+        :param identifier_system: the idempotency identifier's system (no ``|``).
+        :param identifier_value: its value (random, so it reveals nothing).
+        :param created_by: the staff member's fhirUser reference.
+        :param patient_pseudonym: the keyed pseudonym the UI lists the item under.
+        :returns: the new item's id.
+        :raises MissingIdempotencyKey: when the resource lacks that identifier.
+        :raises ValueError: for a kind other than ``create``.
+        """
+        if kind != "create":
+            raise ValueError(f"Unsupported outbox kind {kind!r}; only 'create' is delivered.")
+        _check_identifier(resource, identifier_system, identifier_value)
+        now = self._now()
+        item = OutboxItem(
+            id=str(uuid.uuid4()),
+            tenant_id=tenant,
+            kind=kind,
+            resource_type=resource.get_resource_type(),
+            identifier_system=identifier_system,
+            identifier_value=identifier_value,
+            status=OutboxStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            created_by=created_by,
+            patient_pseudonym=patient_pseudonym,
+        )
+        data = resource.model_dump_json().encode()
+        item.sealed_payload = self._cipher.seal(data, aad=payload_aad(item))
+        session.add(item)
+        return item.id
+
+    def list_for(
+        self,
+        tenant: str,
+        patient_pseudonym: str | None = None,
+        statuses: Iterable[OutboxStatus | str] = OPEN_STATUSES,
+        *,
+        limit: int = 200,
+    ) -> list[OutboxEntry]:
+        """The tenant's items in the given statuses, newest first.
+
+        :param patient_pseudonym: only this patient's items when given.
+        :param statuses: which statuses to show (default: everything not delivered).
+        """
+        wanted = [OutboxStatus(status).value for status in statuses]
+        query = select(OutboxItem).where(
+            OutboxItem.tenant_id == tenant, OutboxItem.status.in_(wanted)
+        )
+        if patient_pseudonym is not None:
+            query = query.where(OutboxItem.patient_pseudonym == patient_pseudonym)
+        query = query.order_by(OutboxItem.created_at.desc(), OutboxItem.id).limit(limit)
+        with self._db.session() as session:
+            return [OutboxEntry.of(row) for row in session.scalars(query)]
+
+    def get(self, tenant: str, item_id: str) -> OutboxEntry:
+        """One item of the tenant.
+
+        :raises OutboxItemNotFound: when there is none with that id for this tenant.
+        """
+        with self._db.session() as session:
+            row = session.get(OutboxItem, item_id)
+            if row is None or row.tenant_id != tenant:
+                raise OutboxItemNotFound
+            return OutboxEntry.of(row)
+
+    def retry(self, item_id: str, *, tenant: str) -> None:
+        """Put a failed item back in the queue, due now, with its attempts reset.
+
+        :raises OutboxItemNotFound: when the tenant has no item with that id.
+        :raises NotRetryable: when the item is not failed.
+        """
+        with self._db.session() as session:
+            changed = session.execute(
+                update(OutboxItem)
+                .where(
+                    OutboxItem.id == item_id,
+                    OutboxItem.tenant_id == tenant,
+                    OutboxItem.status == OutboxStatus.FAILED.value,
+                )
+                .values(
+                    status=OutboxStatus.PENDING.value,
+                    attempts=0,
+                    next_attempt_at=self._now(),
+                    lease_until=None,
+                    claim_token=None,
+                    last_error_code=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(changed, "rowcount", 0) == 1:
+                return
+        self.get(tenant, item_id)  # raises OutboxItemNotFound when it does not exist
+        raise NotRetryable

@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The ``tenants`` table."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlalchemy import DateTime
+from sqlalchemy import LargeBinary
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from ..store.base import Base
+
+__all__ = ["Tenant"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Tenant(Base):
+    """An EHR registration.  ``iss`` is stored normalised and is the allow-list key."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    iss: Mapped[str] = mapped_column(String(500), unique=True)
+    client_id: Mapped[str] = mapped_column(String(200))
+    auth_method: Mapped[str] = mapped_column(String(40))
+    signing_alg: Mapped[str] = mapped_column(String(10), default="RS384")
+    client_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    scope: Mapped[str] = mapped_column(String(2000))
+    frame_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    role_mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    retention: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    confidentiality: Mapped[str] = mapped_column(String(1), default="R")
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)

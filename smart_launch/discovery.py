@@ -1,0 +1,185 @@
+# SPDX-License-Identifier: Apache-2.0
+"""SMART configuration discovery.
+
+SMART App Launch 2.2, "Conformance": https://hl7.org/fhir/smart-app-launch/STU2.2/conformance.html
+
+    "code_challenge_methods_supported: REQUIRED, array of PKCE code challenge methods supported.
+    The S256 method SHALL be included in this list, and the plain method SHALL NOT be included
+    in this list."
+
+    "Servers SHALL ... return absolute URLs"; apps resolve relative ones against the FHIR base.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+from urllib.parse import urljoin
+from urllib.parse import urlsplit
+
+import requests
+
+from .errors import DiscoveryError
+from .errors import UpstreamUnavailable
+
+__all__ = [
+    "ConfigurationCache",
+    "SmartConfiguration",
+    "fetch_configuration",
+    "well_known_url",
+]
+
+_URL_FIELDS = (
+    "authorization_endpoint",
+    "token_endpoint",
+    "jwks_uri",
+    "issuer",
+    "registration_endpoint",
+    "management_endpoint",
+    "introspection_endpoint",
+    "revocation_endpoint",
+    "user_access_brand_bundle",
+)
+
+
+def well_known_url(iss: str) -> str:
+    """``{iss}/.well-known/smart-configuration``."""
+    return iss.rstrip("/") + "/.well-known/smart-configuration"
+
+
+class SmartConfiguration(dict[str, Any]):
+    """A validated ``.well-known/smart-configuration`` document with absolute URLs."""
+
+    def __init__(self, data: dict[str, Any], *, fhir_base: str) -> None:
+        super().__init__(data)
+        self.fhir_base = fhir_base.rstrip("/")
+        base = self.fhir_base + "/"
+        for name in _URL_FIELDS:
+            value = self.get(name)
+            if isinstance(value, str) and value:
+                self[name] = urljoin(base, value)
+
+    @property
+    def authorization_endpoint(self) -> str:
+        return str(self["authorization_endpoint"])
+
+    @property
+    def token_endpoint(self) -> str:
+        return str(self["token_endpoint"])
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        value = self.get("capabilities") or []
+        return frozenset(str(c) for c in value) if isinstance(value, list) else frozenset()
+
+    @property
+    def issuer(self) -> str | None:
+        value = self.get("issuer")
+        return str(value) if value else None
+
+    @property
+    def jwks_uri(self) -> str | None:
+        value = self.get("jwks_uri")
+        return str(value) if value else None
+
+    def validate_token_endpoint(self) -> None:
+        self._require_url("token_endpoint")
+
+    def validate_authorization_endpoint(self) -> None:
+        self._require_url("authorization_endpoint")
+
+    def validate_code_challenge_methods_supported(self) -> None:
+        methods = self.get("code_challenge_methods_supported")
+        if not isinstance(methods, list) or "S256" not in methods:
+            raise DiscoveryError(
+                "The EHR does not support PKCE with S256, which Quietline requires; "
+                "sign-in was not attempted."
+            )
+        if "plain" in methods:
+            raise DiscoveryError(
+                "The EHR offers the insecure PKCE 'plain' method; sign-in was not attempted."
+            )
+
+    def validate_capabilities(self, *, required: bool = True) -> None:
+        """``capabilities`` is REQUIRED and is an array of strings.
+
+        Backend Services tolerates its absence (some backend-only servers omit it).
+        """
+        value = self.get("capabilities")
+        if value is None and not required:
+            return
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise DiscoveryError("The EHR's SMART capabilities are missing or malformed.")
+
+    def validate_for_launch(self) -> None:
+        """Everything an EHR or standalone launch needs (authorization code + PKCE)."""
+        self.validate_authorization_endpoint()
+        self.validate_token_endpoint()
+        self.validate_code_challenge_methods_supported()
+        self.validate_capabilities()
+
+    def validate_for_backend(self) -> None:
+        """Everything SMART Backend Services needs (client credentials, no PKCE)."""
+        self.validate_token_endpoint()
+        self.validate_capabilities(required=False)
+
+    def _require_url(self, name: str) -> None:
+        value = self.get(name)
+        parts = urlsplit(value) if isinstance(value, str) else None
+        if parts is None or parts.scheme not in {"https", "http"} or not parts.netloc:
+            raise DiscoveryError(f"The EHR's SMART configuration has no usable {name}.")
+
+
+def fetch_configuration(iss: str, session: requests.Session) -> SmartConfiguration:
+    """GET and parse the SMART configuration of ``iss`` (not yet validated for a purpose).
+
+    :raises UpstreamUnavailable: when the EHR cannot be reached.
+    :raises DiscoveryError: for a non-200 answer or a body that is not a JSON object.
+    """
+    try:
+        response = session.get(
+            well_known_url(iss), headers={"Accept": "application/json"}, allow_redirects=False
+        )
+    except requests.RequestException as exc:
+        raise UpstreamUnavailable from exc
+    if response.status_code != 200:
+        raise DiscoveryError(f"The EHR's SMART configuration answered HTTP {response.status_code}.")
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise DiscoveryError("The EHR's SMART configuration is not JSON.") from exc
+    if not isinstance(data, dict):
+        raise DiscoveryError("The EHR's SMART configuration is not a JSON object.")
+    return SmartConfiguration(data, fhir_base=iss)
+
+
+class ConfigurationCache:
+    """A small thread-safe TTL cache of validated configurations, keyed by ``iss``."""
+
+    def __init__(self, session: requests.Session, ttl: float = 300.0) -> None:
+        self._session = session
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], tuple[float, SmartConfiguration]] = {}
+
+    def get(self, iss: str, *, purpose: str = "launch") -> SmartConfiguration:
+        """Return the configuration of ``iss`` validated for ``launch`` or ``backend``."""
+        key = (iss, purpose)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._entries.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        config = fetch_configuration(iss, self._session)
+        if purpose == "backend":
+            config.validate_for_backend()
+        else:
+            config.validate_for_launch()
+        with self._lock:
+            self._entries[key] = (now + self._ttl, config)
+        return config
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

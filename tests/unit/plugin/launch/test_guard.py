@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: Apache-2.0
+"""launch_required: the handle and the cookie must match, then one permission is checked."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from plugin.crypto import lookup_hash
+from plugin.launch.sessions import COOKIE_NAME
+from plugin.launch.store import SqlLaunchStore
+from plugin.launch.store import StoredTokens
+from plugin.registry import get_service
+from plugin.tenants.services import SqlTenantRepository
+from smart_launch.context import LaunchContext
+from tests.unit.plugin.support import EHR_ISS
+from tests.unit.plugin.support import EHR_ORIGIN
+from tests.unit.plugin.support import registration
+
+BROWSER = "browser-id-for-the-guard-tests"
+
+
+@pytest.fixture
+def launched(flask_app: Flask, client: FlaskClient) -> tuple[FlaskClient, SqlLaunchStore]:
+    tenants = get_service(SqlTenantRepository, flask_app)
+    tenants.register(registration())
+    tenants.register(
+        registration(
+            id="other", iss="https://other.example/fhir", frame_origins=("https://o.example",)
+        )
+    )
+    client.set_cookie(COOKIE_NAME, BROWSER)
+    return client, get_service(SqlLaunchStore, flask_app)
+
+
+def _launch(store: SqlLaunchStore, roles: tuple[str, ...], *, patient: str | None = None) -> str:
+    return store.create(
+        session_hash=lookup_hash(BROWSER),
+        context=LaunchContext(
+            tenant="ehr",
+            iss=EHR_ISS,
+            patient=patient,
+            encounter=None,
+            fhir_user=EHR_ISS + "/Practitioner/7",
+            scopes=("launch", "openid", "fhirUser"),
+            need_patient_banner=False,
+            smart_style_url=None,
+        ),
+        roles=roles,
+        tokens=StoredTokens("access-token-value", time.time() + 3600, None),
+        missing_scopes=(),
+    )
+
+
+def test_launched_page_opens_with_handle_and_cookie(
+    launched: tuple[FlaskClient, SqlLaunchStore],
+) -> None:
+    client, store = launched
+    handle = _launch(store, ("admin",))
+
+    response = client.get(f"/l/{handle}/")
+
+    assert response.status_code == 200
+    assert 'data-capability="admin"' in response.text
+    assert "access-token-value" not in response.text
+    ancestors = re.search(r"frame-ancestors ([^;]+)", response.headers["Content-Security-Policy"])
+    assert ancestors is not None
+    assert ancestors.group(1) == EHR_ORIGIN
+
+
+def test_handle_without_the_cookie_is_a_relaunch_page(
+    launched: tuple[FlaskClient, SqlLaunchStore], flask_app: Flask
+) -> None:
+    _, store = launched
+    handle = _launch(store, ("admin",))
+
+    response = flask_app.test_client().get(f"/l/{handle}/")
+
+    assert response.status_code == 401
+    assert 'data-error="session_expired"' in response.text
+    assert 'class="relaunch"' in response.text
+
+
+def test_unknown_handle_is_a_relaunch_page(launched: tuple[FlaskClient, SqlLaunchStore]) -> None:
+    client, _ = launched
+
+    response = client.get("/l/not-a-handle/")
+
+    assert response.status_code == 401
+    assert 'data-error="session_expired"' in response.text
+
+
+def test_user_without_a_role_is_forbidden(launched: tuple[FlaskClient, SqlLaunchStore]) -> None:
+    client, store = launched
+    handle = _launch(store, ())
+
+    response = client.get(f"/l/{handle}/")
+
+    assert response.status_code == 403
+    assert 'data-error="forbidden"' in response.text
+
+
+def test_ending_the_session_needs_the_form_token(
+    launched: tuple[FlaskClient, SqlLaunchStore],
+) -> None:
+    client, store = launched
+    handle = _launch(store, ("clinician",), patient="p1")
+    page = client.get(f"/l/{handle}/")
+    token = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
+    assert token is not None
+
+    refused = client.post(f"/l/{handle}/end", data={"csrf": "0" * 64})
+    assert refused.status_code == 400
+    assert client.get(f"/l/{handle}/").status_code == 200
+
+    ended = client.post(f"/l/{handle}/end", data={"csrf": token.group(1)})
+    assert ended.status_code == 303
+    assert client.get(f"/l/{handle}/").status_code == 401

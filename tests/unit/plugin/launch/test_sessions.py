@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The partitioned ``__Host-`` browser cookie: set once, with every attribute the iframe needs."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from plugin.config import Settings
+from plugin.crypto import lookup_hash
+from plugin.launch.sessions import COOKIE_NAME
+from plugin.launch.sessions import browser_binding
+from plugin.launch.sessions import ensure_browser_binding
+
+
+def _set_cookies(response) -> list[str]:
+    return [value for key, value in response.headers.items() if key.lower() == "set-cookie"]
+
+
+def _attributes(header: str) -> tuple[str, str, dict[str, str | None]]:
+    first, *rest = (part.strip() for part in header.split(";"))
+    name, _, value = first.partition("=")
+    attrs: dict[str, str | None] = {}
+    for part in rest:
+        key, sep, val = part.partition("=")
+        attrs[key.lower()] = val if sep else None
+    return name, value, attrs
+
+
+def test_first_response_sets_the_partitioned_host_cookie(
+    client: FlaskClient, settings: Settings
+) -> None:
+    response = client.get("/standalone")
+
+    (header,) = _set_cookies(response)
+    name, value, attrs = _attributes(header)
+    assert name == COOKIE_NAME == "__Host-quietline"
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", value)
+    assert "secure" in attrs
+    assert "httponly" in attrs
+    assert attrs["samesite"] == "None"
+    assert "partitioned" in attrs
+    assert attrs["path"] == "/"
+    assert "domain" not in attrs
+    assert attrs["max-age"] == str(settings.session_absolute_seconds)
+
+
+def test_cookie_is_not_set_again_when_the_browser_has_it(client: FlaskClient) -> None:
+    first = client.get("/standalone")
+    assert _set_cookies(first)
+
+    second = client.get("/standalone")
+    third = client.get("/healthz")
+
+    assert _set_cookies(second) == []
+    assert _set_cookies(third) == []
+
+
+def test_each_browser_gets_its_own_id(flask_app: Flask) -> None:
+    one = _attributes(_set_cookies(flask_app.test_client().get("/standalone"))[0])[1]
+    two = _attributes(_set_cookies(flask_app.test_client().get("/standalone"))[0])[1]
+
+    assert one != two
+
+
+def test_pages_that_need_no_session_set_no_cookie(client: FlaskClient) -> None:
+    assert _set_cookies(client.get("/healthz")) == []
+    assert _set_cookies(client.get("/no-such-page")) == []
+
+
+def test_oversized_cookie_is_ignored_and_replaced(client: FlaskClient) -> None:
+    oversized = "x" * 101
+    client.set_cookie(COOKIE_NAME, oversized)
+
+    response = client.get("/standalone")
+
+    (header,) = _set_cookies(response)
+    _, value, _ = _attributes(header)
+    assert value != oversized
+    assert len(value) <= 100
+
+
+def test_binding_is_the_hash_of_the_cookie_value(flask_app: Flask) -> None:
+    with flask_app.test_request_context(headers={"Cookie": f"{COOKIE_NAME}=abc"}):
+        assert browser_binding() == lookup_hash("abc")
+        assert ensure_browser_binding() == lookup_hash("abc")
+
+    with flask_app.test_request_context(headers={"Cookie": f"{COOKIE_NAME}={'y' * 101}"}):
+        assert browser_binding() is None
+
+    with flask_app.test_request_context():
+        assert browser_binding() is None
+        created = ensure_browser_binding()
+        assert browser_binding() == created
+        assert ensure_browser_binding() == created

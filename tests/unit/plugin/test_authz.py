@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Role mapping (deny by default) and the one permission check."""
+
+from __future__ import annotations
+
+import pytest
+
+from plugin.authz import ROLE_PERMISSIONS
+from plugin.authz import Permission
+from plugin.authz import Role
+from plugin.authz import has_permission
+from plugin.authz import roles_for
+
+THERAPIST = "urn:example:staff-role|therapist"
+DESK = "urn:example:staff-role|front-desk"
+MAPPING = {
+    "users": {"Practitioner/7": ["admin"], "Practitioner/8": ["clinician", "superuser"]},
+    "codes": {THERAPIST: ["clinician"], DESK: ["front_desk", "root"]},
+}
+
+
+def test_user_reference_maps_to_its_roles() -> None:
+    assert roles_for("Practitioner/7", [], MAPPING) == ("admin",)
+
+
+def test_practitioner_role_code_maps_to_its_roles() -> None:
+    assert roles_for("Practitioner/99", [THERAPIST], MAPPING) == ("clinician",)
+
+
+def test_user_and_code_roles_are_combined_without_duplicates_in_order() -> None:
+    assert roles_for("Practitioner/7", [THERAPIST, DESK, THERAPIST], MAPPING) == (
+        "admin",
+        "clinician",
+        "front_desk",
+    )
+
+
+def test_unknown_roles_are_dropped() -> None:
+    assert roles_for("Practitioner/8", [DESK], MAPPING) == ("clinician", "front_desk")
+
+
+@pytest.mark.parametrize(
+    ("reference", "codes", "mapping"),
+    [
+        ("Practitioner/99", [], MAPPING),
+        (None, ["urn:example:staff-role|janitor"], MAPPING),
+        ("Practitioner/7", [THERAPIST], {}),
+        ("Practitioner/7", [THERAPIST], {"users": ["Practitioner/7"], "codes": "clinician"}),
+        (None, [], MAPPING),
+    ],
+    ids=["unmapped-user", "unmapped-code", "empty-mapping", "malformed-mapping", "nobody"],
+)
+def test_deny_by_default(reference: str | None, codes: list[str], mapping: dict) -> None:
+    roles = roles_for(reference, codes, mapping)
+
+    assert roles == ()
+    assert not any(has_permission(roles, permission) for permission in Permission)
+
+
+def test_code_is_matched_with_its_system() -> None:
+    assert roles_for(None, ["urn:other:system|therapist", "therapist"], MAPPING) == ()
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("permission", list(Permission))
+def test_has_permission_follows_the_role_table(role: Role, permission: Permission) -> None:
+    assert has_permission([role.value], permission) == (permission in ROLE_PERMISSIONS[role])
+
+
+def test_role_table_separates_clinical_front_desk_and_admin_work() -> None:
+    assert has_permission(["clinician"], Permission.NOTES_WRITE)
+    assert not has_permission(["clinician"], Permission.ADMIN_MANAGE)
+    assert has_permission(["front_desk"], Permission.CODEWORD_VERIFY)
+    assert not has_permission(["front_desk"], Permission.NOTES_WRITE)
+    assert not has_permission(["front_desk"], Permission.SCREENING_WRITE)
+    assert has_permission(["admin"], Permission.ADMIN_MANAGE)
+    assert not has_permission(["admin"], Permission.NOTES_WRITE)
+    assert all(has_permission([role], Permission.HOME_VIEW) for role in Role)
+
+
+def test_unknown_role_names_grant_nothing() -> None:
+    assert not has_permission(["superuser", "ADMIN", "admin "], Permission.ADMIN_MANAGE)
+    assert has_permission(["superuser", "admin"], Permission.ADMIN_MANAGE)
+
+
+def test_permissions_are_area_resource_action() -> None:
+    for permission in Permission:
+        assert len(permission.value.split(":")) == 3
