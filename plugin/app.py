@@ -16,10 +16,18 @@ from smart_launch.keys import ClientKeys
 from smart_launch.launch import SmartLaunchClient
 
 from . import admin
+from . import cds
 from . import handlers
 from . import security
 from .admin import AuditAdmin
 from .audit.services import SqlAuditLog
+from .codeword import views as codeword_views
+from .codeword.alerts import Alerter
+from .codeword.appointments import AppointmentChanger
+from .codeword.hashing import WordHasher
+from .codeword.protocol import ProtocolStore
+from .codeword.reconcile import Reconciler
+from .codeword.services import CodewordService
 from .config import Settings
 from .crypto import Sealer
 from .crypto.envelope import EnvelopeCipher
@@ -83,8 +91,9 @@ def start_worker(app: Flask) -> threading.Event:
     """Start the background threads of the embedded default; set the event to stop them.
 
     The outbox worker delivers EHR writes; the retention thread crypto-shreds expired records
-    hourly.  In production both run as their own processes (``quietline outbox work`` and a
-    scheduled ``quietline vault expire``).
+    hourly; the reconciliation thread looks for appointment changes made without verification.
+    In production these run as their own processes (``quietline outbox work`` and scheduled
+    ``quietline vault expire`` and ``quietline codeword reconcile``).
     """
     stop = threading.Event()
     settings = get_service(Settings, app)
@@ -92,6 +101,7 @@ def start_worker(app: Flask) -> threading.Event:
         get_service(OutboxWorker, app).start_thread(stop, settings.outbox_interval)
         vault = get_service(VaultService, app)
         threading.Thread(target=_retention_loop, args=(vault, stop), daemon=True).start()
+        get_service(Reconciler, app).start_thread(stop, settings.reconcile_interval)
     return stop
 
 
@@ -193,6 +203,24 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     ):
         register_service(app, kind, instance)
 
+    protocols = ProtocolStore(db, audit)
+    alerter = Alerter(vault.notices, outbox, pseudonyms)
+    hasher = WordHasher(provider)
+    codewords = CodewordService(db, hasher, pseudonyms, audit, alerter, protocols)
+    register_service(app, ProtocolStore, protocols)
+    register_service(app, Alerter, alerter)
+    register_service(app, WordHasher, hasher)
+    register_service(app, CodewordService, codewords)
+    register_service(app, AppointmentChanger, AppointmentChanger(db, codewords, outbox, audit))
+    reconciler = Reconciler(
+        db,
+        codewords,
+        alerter,
+        audit,
+        backend_client_factory(tenants, keys, settings.reconcile_scope),
+    )
+    register_service(app, Reconciler, reconciler)
+
     init_server_timing(app)
     security.init_app(app, tenants.frame_origins)
     handlers.init_app(app)
@@ -204,5 +232,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     app.register_blueprint(health_bp)
     app.register_blueprint(notes_views.bp)
     app.register_blueprint(screening_views.bp)
+    app.register_blueprint(codeword_views.bp)
+    cds.init_app(app, settings=settings, db=db, tenants=tenants, pseudonyms=pseudonyms, audit=audit)
     admin.init_app(app, AuditAdmin(db, audit, provider))
     return app

@@ -59,13 +59,15 @@ CAPABILITIES: tuple[Capability, ...] = (
         "Set up or check the word a caller must give before appointments change.",
         Permission.CODEWORD_VERIFY,
         ("patient/Appointment.rs",),
+        endpoint="codeword.index",
     ),
     Capability(
         "codeword-enroll",
         "Verification word set-up",
         "Enrol or change the client's verification word with the client present.",
         Permission.CODEWORD_ENROLL,
-        ("patient/Appointment.rs",),
+        ("patient/Patient.r", "patient/Appointment.rs"),
+        endpoint="codeword.enroll_page",
     ),
     Capability(
         "notifications",

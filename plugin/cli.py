@@ -16,6 +16,7 @@ from .audit.export import export_bundle
 from .audit.services import SqlAuditLog
 from .audit.verify import verify_all
 from .audit.verify import verify_chain
+from .codeword.reconcile import Reconciler
 from .config import Settings
 from .crypto.interfaces import KeyProvider
 from .crypto.keyring import Keyring
@@ -93,6 +94,14 @@ def tenant() -> None:
 @click.option("--frame-origin", "frame_origins", multiple=True, required=True)
 @click.option("--role-mapping", type=click.Path(exists=True, path_type=Path))
 @click.option("--scope", default=DEFAULT_SCOPE)
+@click.option(
+    "--cds-client",
+    "cds_clients",
+    nargs=2,
+    multiple=True,
+    metavar="ISS JKU",
+    help="Allow CDS Hooks calls signed by this EHR issuer with keys from this JWKS URL.",
+)
 def tenant_add(  # noqa: PLR0917  (one parameter per click option)
     tenant_id: str,
     name: str,
@@ -104,6 +113,7 @@ def tenant_add(  # noqa: PLR0917  (one parameter per click option)
     frame_origins: tuple[str, ...],
     role_mapping: Path | None,
     scope: str,
+    cds_clients: tuple[tuple[str, str], ...],
 ) -> None:
     """Register (or replace) an EHR."""
     import os  # noqa: PLC0415
@@ -123,6 +133,11 @@ def tenant_add(  # noqa: PLR0917  (one parameter per click option)
             role_mapping=mapping,
             client_secret=secret,
             signing_alg=signing_alg,
+            options=(
+                {"cds": {"clients": [{"iss": i, "jku": j} for i, j in cds_clients]}}
+                if cds_clients
+                else {}
+            ),
         )
     )
     click.echo(f"registered {tenant_id}")
@@ -240,3 +255,17 @@ def outbox_work(interval: float, once: bool) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     worker.run_forever(stop, interval)
+
+
+@main.group()
+def codeword() -> None:
+    """Code-word verification."""
+
+
+@codeword.command("reconcile")
+def codeword_reconcile() -> None:
+    """Look for appointment changes made in the EHR without verification (run it on a schedule)."""
+    for report in get_service(Reconciler, create_app()).run_all():
+        click.echo(
+            f"{report.tenant}: checked {report.checked}, without verification {report.bypasses}"
+        )

@@ -91,7 +91,10 @@ class Settings:
     outbox_worker: bool = False
     """Run the outbox worker as a thread in this process (the embedded default)."""
     outbox_interval: float = 1.0
-    outbox_scope: str = "system/DocumentReference.c system/Provenance.c"
+    outbox_scope: str = "system/DocumentReference.c system/Provenance.c system/Communication.c"
+    reconcile_interval: float = 60.0
+    """Seconds between bypass-detection passes when the worker runs as a thread."""
+    reconcile_scope: str = "system/Appointment.rs"
 
     @property
     def redirect_uri(self) -> str:
@@ -151,7 +154,9 @@ class Settings:
             == "thread",
             outbox_interval=float(env.get("PLUGIN_OUTBOX_INTERVAL") or 1.0),
             outbox_scope=env.get("PLUGIN_OUTBOX_SCOPE")
-            or "system/DocumentReference.c system/Provenance.c",
+            or "system/DocumentReference.c system/Provenance.c system/Communication.c",
+            reconcile_interval=float(env.get("PLUGIN_RECONCILE_INTERVAL") or 60.0),
+            reconcile_scope=env.get("PLUGIN_RECONCILE_SCOPE") or "system/Appointment.rs",
             instance_path=instance,
             database_url=database_url,
             public_url=public_url.rstrip("/"),

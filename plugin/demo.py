@@ -2,7 +2,9 @@
 """``quietline demo``: the sandbox EHR and Quietline side by side, on two different sites.
 
 The sandbox runs as its own process (``python -m smart_launch.sandbox``); Quietline's code
-talks to it only over HTTP, exactly as it would to a production EHR.
+talks to it only over HTTP, exactly as it would to a production EHR.  The sandbox's scheduling
+page calls Quietline's CDS service (``--cds``), and the tenant allows the sandbox as a CDS
+client.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from .server import ServerThread
 from .tenants.services import SqlTenantRepository
 from .tenants.services import TenantRegistration
 
-__all__ = ["DEMO_ROLE_MAPPING", "run_demo", "sandbox_clients", "wait_for"]
+__all__ = ["DEMO_ROLE_MAPPING", "cds_client_options", "run_demo", "sandbox_clients", "wait_for"]
 
 DEMO_ROLE_MAPPING = {
     "codes": {
@@ -47,10 +49,18 @@ def sandbox_clients(settings: Settings) -> list[dict[str, object]]:
             "jwks_uri": settings.jwks_url,
             "redirect_uris": [settings.redirect_uri],
             "launch_url": settings.launch_url,
-            "scope": f"{DEFAULT_SCOPE} launch/patient {settings.outbox_scope}",
+            "scope": (
+                f"{DEFAULT_SCOPE} launch/patient {settings.outbox_scope} {settings.reconcile_scope}"
+            ),
             "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
         }
     ]
+
+
+def cds_client_options(ehr_root: str) -> dict[str, object]:
+    """Tenant options allowing the sandbox EHR as a CDS client (its JWT ``iss`` and ``jku``)."""
+    root = ehr_root.rstrip("/")
+    return {"cds": {"clients": [{"iss": root, "jku": f"{root}/cds/jwks.json"}]}}
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -101,6 +111,7 @@ def run_demo(data_dir: Path, *, ehr_port: int, app_port: int) -> None:
             scope=DEFAULT_SCOPE,
             frame_origins=(ehr_root,),
             role_mapping=DEMO_ROLE_MAPPING,
+            options=cds_client_options(ehr_root),
         )
     )
     # SIGTERM (from a supervisor or `kill`) stops both, like Ctrl-C does.
@@ -114,6 +125,7 @@ def run_demo(data_dir: Path, *, ehr_port: int, app_port: int) -> None:
             "smart_launch.sandbox",
             *("--host", "127.0.0.1", "--port", str(ehr_port)),
             *("--db", str(data_dir / "sandbox.db"), "--clients", str(clients)),
+            *("--cds", f"http://localhost:{app_port}/cds-services"),
         ]
     )
     try:

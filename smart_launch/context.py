@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 __all__ = ["LaunchContext"]
@@ -25,6 +26,9 @@ class LaunchContext:
     :param fhir_user: absolute URL of the user's FHIR resource, from the id_token.
     :param scopes: the scopes actually granted.
     :param launch_type: ``"ehr"`` or ``"standalone"``.
+    :param app_context: the token response's ``appContext`` string, as the EHR sent it (for
+        example from a CDS Hooks SMART link).  It may name records: never put it into a URL or
+        a log line.
     """
 
     tenant: str
@@ -36,6 +40,7 @@ class LaunchContext:
     need_patient_banner: bool
     smart_style_url: str | None
     launch_type: str = "ehr"
+    app_context: str | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -54,6 +59,7 @@ class LaunchContext:
             need_patient_banner=bool(data.get("need_patient_banner", False)),
             smart_style_url=data.get("smart_style_url"),
             launch_type=str(data.get("launch_type", "ehr")),
+            app_context=_string_or_none(data.get("app_context")),
         )
 
     @property
@@ -71,3 +77,7 @@ class LaunchContext:
             return None
         parts = self.fhir_user.rstrip("/").split("/")
         return "/".join(parts[-2:]) if len(parts) >= 2 else None
+
+
+def _string_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -229,6 +229,7 @@ class SmartLaunchClient:
             need_patient_banner=tokens.need_patient_banner,
             smart_style_url=tokens.smart_style_url,
             launch_type=pending.launch_type,
+            app_context=tokens.app_context,
         )
         return LaunchResult(
             context=context,

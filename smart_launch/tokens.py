@@ -93,6 +93,8 @@ class TokenResponse:
     encounter: str | None = None
     need_patient_banner: bool = False
     smart_style_url: str | None = None
+    app_context: str | None = field(default=None, repr=False)
+    """``appContext``: a string the EHR passes through from the launch (CDS Hooks 2.0, "Link")."""
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def expires_within(self, seconds: float, *, now: float | None = None) -> bool:
@@ -137,6 +139,7 @@ def _parse(
     known = {
         "access_token", "token_type", "expires_in", "scope", "refresh_token", "id_token",
         "patient", "encounter", "need_patient_banner", "smart_style_url", "expires_at",
+        "appContext",
     }  # fmt: skip
     return TokenResponse(
         access_token=access,
@@ -148,6 +151,7 @@ def _parse(
         encounter=_string_or_none(data.get("encounter")),
         need_patient_banner=data.get("need_patient_banner") is True,
         smart_style_url=urljoin(base, style) if isinstance(style, str) and style else None,
+        app_context=_string_or_none(data.get("appContext")),
         extra={key: value for key, value in data.items() if key not in known},
     )
 

@@ -1,21 +1,37 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The admin audit page: filter and page through the log, and verify the chain."""
+"""The admin pages: the audit log (filter, page, verify the chain) and the verification
+protocol (which changes need the client's word, lockouts, alerts, resets, word rules)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint
 from flask import current_app
+from flask import redirect
 from flask import render_template
 from flask import request
+from flask import url_for
+from werkzeug.wrappers import Response
 
 from ..audit.verify import VerifyReport
 from ..authz import Permission
+from ..codeword.forms import NUMBER_FIELDS
+from ..codeword.forms import protocol_from
+from ..codeword.interfaces import Action
+from ..codeword.interfaces import AlertRecipient
+from ..codeword.interfaces import VerificationProtocol
+from ..codeword.protocol import LIMITS
+from ..codeword.protocol import ProtocolInvalid
+from ..codeword.protocol import ProtocolStore
 from ..launch.guard import launch_required
 from ..launch.sessions import browser_binding
 from ..launch.store import LiveLaunch
 from ..registry import get_service
 from ..security import csrf_token
 from ..security import verify_csrf
+from ..store import Database
+from .protocol import protocol_history
 from .services import ACTIONS
 from .services import AuditAdmin
 from .services import AuditFilters
@@ -27,6 +43,11 @@ bp = Blueprint("admin", __name__, template_folder="templates")
 AUDIT_PERMISSION = Permission.AUDIT_READ
 """Becomes ``Permission.AUDIT_READ`` once authz has it (admin role only)."""
 _CSRF_PURPOSE = "audit-verify"
+_PROTOCOL_PURPOSE = "admin-protocol"
+_ALERT_LABELS = {
+    AlertRecipient.CLINICIAN: "The treating clinician (in Quietline and in the EHR inbox)",
+    AlertRecipient.ADMIN: "Practice administrators (in Quietline)",
+}
 
 
 def _page_number(raw: str | None) -> int:
@@ -74,3 +95,85 @@ def verify(live: LiveLaunch) -> str:
     actor = live.context.fhir_user or f"launch:{live.handle[:8]}"
     report = get_service(AuditAdmin).verify(live.context.tenant, actor)
     return _render(live, AuditFilters(), [], 1, report)
+
+
+def _form_values(protocol: VerificationProtocol) -> dict[str, Any]:
+    """What the form shows: the admin's own entries after a refused POST, else ``protocol``."""
+    if request.method == "POST":
+        form = request.form
+        return {
+            "actions": set(form.getlist("actions")),
+            "alert": set(form.getlist("alert")),
+            "second_approval": form.get("second_approval") == "yes",
+            "refused_words": form.get("refused_words", ""),
+            **{name: form.get(name, "") for name in NUMBER_FIELDS},
+        }
+    return {
+        "actions": {action.value for action in protocol.actions},
+        "alert": {recipient.value for recipient in protocol.alert},
+        "second_approval": protocol.second_approval,
+        "refused_words": "\n".join(protocol.refused_words),
+        **{name: str(getattr(protocol, name)) for name in NUMBER_FIELDS},
+    }
+
+
+def _protocol_page(
+    live: LiveLaunch,
+    protocol: VerificationProtocol,
+    *,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Any:
+    tenant = live.context.tenant
+    secret = current_app.config["PLUGIN_SECRET_KEY"]
+    saved = request.args.get("saved") if request.method == "GET" else None
+    body = render_template(
+        "admin/protocol.html",
+        live=live,
+        values=_form_values(protocol),
+        history=protocol_history(get_service(Database), tenant),
+        actions=tuple(Action),
+        alerts=_ALERT_LABELS,
+        numbers=NUMBER_FIELDS,
+        limits=LIMITS,
+        errors=errors or {},
+        error=error,
+        saved=saved,
+        csrf=csrf_token(secret, browser_binding() or "", _PROTOCOL_PURPOSE),
+    )
+    return body, status
+
+
+@bp.get("/l/<handle>/admin/protocol")
+@launch_required(Permission.ADMIN_MANAGE)
+def protocol(live: LiveLaunch) -> Any:
+    return _protocol_page(live, get_service(ProtocolStore).get(live.context.tenant))
+
+
+@bp.post("/l/<handle>/admin/protocol")
+@launch_required(Permission.ADMIN_MANAGE)
+def save_protocol(live: LiveLaunch) -> Any:
+    verify_csrf(
+        current_app.config["PLUGIN_SECRET_KEY"],
+        browser_binding(),
+        _PROTOCOL_PURPOSE,
+        request.form.get("csrf"),
+    )
+    store = get_service(ProtocolStore)
+    tenant = live.context.tenant
+    parsed, errors = protocol_from(request.form)
+    if parsed is None:
+        return _protocol_page(live, store.get(tenant), errors=errors, status=400)
+    actor = live.context.fhir_user_reference or f"launch:{live.handle[:8]}"
+    try:
+        changed = store.save(tenant, parsed, actor=actor)
+    except ProtocolInvalid as exc:
+        return _protocol_page(live, parsed, error=exc.description, status=400)
+    return _saved(live, changed)
+
+
+def _saved(live: LiveLaunch, changed: list[str]) -> Response:
+    return redirect(
+        url_for("admin.protocol", handle=live.handle, saved="1" if changed else "0"), code=303
+    )

@@ -39,6 +39,17 @@ class AuditAction(StrEnum):
     AUDIT_EXPORT = "audit:log:export"
     AUDIT_VERIFY = "audit:log:verify"
     ADMIN_SETTINGS = "admin:settings:write"
+    CODEWORD_PROTOCOL = "codeword:protocol:write"
+    CODEWORD_ENROLL = "codeword:word:enroll"
+    CODEWORD_CHANGE = "codeword:word:change"
+    CODEWORD_RESET = "codeword:word:reset"
+    CODEWORD_RESET_APPROVE = "codeword:word:approve"
+    CODEWORD_VERIFY = "codeword:word:verify"
+    CODEWORD_LOCKOUT_CLEAR = "codeword:lockout:clear"
+    APPOINTMENT_CHANGE = "codeword:appointment:write"
+    APPOINTMENT_BYPASS = "codeword:appointment:bypass"
+    CDS_CALL = "cds:hook:call"
+    CDS_FEEDBACK = "cds:hook:feedback"
 
 
 AuditOutcome = str

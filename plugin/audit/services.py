@@ -79,6 +79,9 @@ _CREATE_HEAD = text(
     "ON CONFLICT (tenant_id) DO NOTHING"
 )
 _SET_HEAD_MAC = text("UPDATE audit_heads SET mac = :mac WHERE tenant_id = :tenant")
+_INSERT_ENTRY = insert(AuditEntry)
+"""Built once and run on the session's connection with a parameter dict: building
+``insert(...).values(...)`` and running it through the ORM session was half an append."""
 
 
 class AuditRefused(PluginError):
@@ -198,30 +201,32 @@ class SqlAuditLog:
 
     def _append(self, session: Session, event: AuditEvent) -> None:
         tenant = event.tenant
-        row = session.execute(_BUMP_HEAD, {"tenant": tenant}).one_or_none()
+        conn = session.connection()
+        row = conn.execute(_BUMP_HEAD, {"tenant": tenant}).one_or_none()
         if row is None:
-            session.execute(_CREATE_HEAD, {"tenant": tenant, "mac": ZERO_MAC.hex()})
-            row = session.execute(_BUMP_HEAD, {"tenant": tenant}).one()
+            conn.execute(_CREATE_HEAD, {"tenant": tenant, "mac": ZERO_MAC.hex()})
+            row = conn.execute(_BUMP_HEAD, {"tenant": tenant}).one()
         seq, previous = int(row[0]), bytes.fromhex(row[1])
         at = datetime.now(UTC)
         detail = dict(event.detail)
         fields = (canonical_at(at), event.actor, event.action.value, event.outcome)
         body = canonical(seq, (*fields, event.subject, detail))
         mac = self.keys.mac(tenant, previous, body).hex()
-        session.execute(
-            insert(AuditEntry).values(
-                tenant_id=tenant,
-                seq=seq,
-                at=at,
-                actor=event.actor,
-                action=event.action.value,
-                outcome=event.outcome,
-                subject=event.subject,
-                detail=detail,
-                mac=mac,
-            )
+        conn.execute(
+            _INSERT_ENTRY,
+            {
+                "tenant_id": tenant,
+                "seq": seq,
+                "at": at,
+                "actor": event.actor,
+                "action": event.action.value,
+                "outcome": event.outcome,
+                "subject": event.subject,
+                "detail": detail,
+                "mac": mac,
+            },
         )
-        session.execute(_SET_HEAD_MAC, {"tenant": tenant, "mac": mac})
+        conn.execute(_SET_HEAD_MAC, {"tenant": tenant, "mac": mac})
 
 
 @contextmanager

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Home views."""
+"""Home views: the patient banner, "For your attention" and the capabilities."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from werkzeug.wrappers import Response
 from smart_launch.scopes import ScopeSet
 
 from ..authz import Permission
+from ..authz import has_permission
 from ..capabilities import evaluate
+from ..codeword.alerts import ADMIN_RECIPIENT
+from ..codeword.services import CodewordService
 from ..launch.guard import launch_required
 from ..launch.services import LaunchService
 from ..launch.sessions import browser_binding
@@ -22,11 +25,38 @@ from ..launch.store import LiveLaunch
 from ..registry import get_service
 from ..security import csrf_token
 from ..security import verify_csrf
+from ..store import Database
 from ..vault.services import VaultService
+from .attention import AttentionItem
+from .attention import take_attention
 
 __all__ = ["bp"]
 
 bp = Blueprint("home", __name__, template_folder="templates")
+
+
+def _attention(live: LiveLaunch) -> list[AttentionItem]:
+    context = live.context
+    recipients = [context.fhir_user_reference or ""]
+    if "admin" in live.roles:
+        recipients.append(ADMIN_RECIPIENT)
+    subject = (
+        get_service(VaultService).pseudonym(context.tenant, context.patient)
+        if context.patient
+        else None
+    )
+    return take_attention(get_service(Database), context.tenant, recipients, subject=subject)
+
+
+def _approval_waiting(live: LiveLaunch) -> bool:
+    """A new verification word for the client in context waits for this user's approval."""
+    context = live.context
+    if context.patient is None or not any(
+        has_permission(live.roles, p) for p in (Permission.CODEWORD_ENROLL, Permission.ADMIN_MANAGE)
+    ):
+        return False
+    state = get_service(CodewordService).status(context.tenant, context.patient)
+    return state.pending_reset and state.pending_by != context.fhir_user_reference
 
 
 @bp.get("/l/<handle>/")
@@ -48,6 +78,8 @@ def index(live: LiveLaunch) -> str:
         "home/index.html",
         live=live,
         reviews_needed=reviews_needed,
+        attention=_attention(live),
+        approval_waiting=_approval_waiting(live),
         banner=banner,
         banner_requested=live.context.need_patient_banner,
         capabilities=capabilities,

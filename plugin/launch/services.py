@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from smart_launch.context import LaunchContext
 from smart_launch.discovery import ConfigurationCache
 from smart_launch.errors import SmartLaunchError
 from smart_launch.errors import TokenRequestError
@@ -32,7 +34,7 @@ from .store import LiveLaunch
 from .store import SqlLaunchStore
 from .store import StoredTokens
 
-__all__ = ["LaunchService", "LaunchTokenSource", "PatientBanner"]
+__all__ = ["LaunchService", "LaunchTokenSource", "PatientBanner", "asks_for_verification"]
 
 log = logging.getLogger(__name__)
 REFRESH_MARGIN = 60.0
@@ -46,6 +48,20 @@ class PatientBanner:
     name: str
     birth_date: str | None
     gender: str | None
+
+
+def asks_for_verification(app_context: str | None) -> bool:
+    """Whether an ``appContext`` is ``{"verify": {...}}`` (a launch from a verification link).
+
+    The content is never logged or echoed; a malformed value simply means "no".
+    """
+    if not app_context:
+        return False
+    try:
+        data = json.loads(app_context)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and isinstance(data.get("verify"), dict)
 
 
 def _expiring(tokens: StoredTokens) -> bool:
@@ -122,6 +138,10 @@ class LaunchService:
 
     def complete(self, params: Mapping[str, str], binding: str) -> str:
         """Finish the redirect and store the launch; returns its handle."""
+        return self.complete_launch(params, binding)[0]
+
+    def complete_launch(self, params: Mapping[str, str], binding: str) -> tuple[str, LaunchContext]:
+        """Finish the redirect and store the launch; returns its handle and context."""
         result = self.client.complete(
             params,
             binding=binding,
@@ -159,7 +179,7 @@ class LaunchService:
                 detail={"type": result.context.launch_type, "roles": ",".join(roles) or "none"},
             )
         )
-        return handle
+        return handle, result.context
 
     def _role_codes(self, result: LaunchResult) -> list[str]:
         context = result.context

@@ -20,12 +20,16 @@ from ..security import csrf_token
 from ..security import verify_csrf
 from .errors import LaunchParametersMissing
 from .services import LaunchService
+from .services import asks_for_verification
 from .sessions import browser_binding
 from .sessions import ensure_browser_binding
 
 __all__ = ["bp"]
 
 bp = Blueprint("launch", __name__, template_folder="templates")
+
+VERIFY_ENDPOINT = "codeword.index"
+"""Where a launch whose ``appContext`` asks for verification lands, when that page exists."""
 
 
 def _secret() -> bytes:
@@ -81,7 +85,11 @@ def callback() -> Response:
     params = {
         key: request.args[key] for key in ("state", "code", "error", "iss") if key in request.args
     }
-    handle = service.complete(params, browser_binding() or "")
+    handle, context = service.complete_launch(params, browser_binding() or "")
+    # A launch from a verification link opens the verification screen; the appContext stays in
+    # the sealed launch (the codeword views read it there), never in this URL.
+    if asks_for_verification(context.app_context) and VERIFY_ENDPOINT in current_app.view_functions:
+        return _redirect(url_for(VERIFY_ENDPOINT, handle=handle))
     return _redirect(url_for("home.index", handle=handle))
 
 

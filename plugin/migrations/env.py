@@ -7,6 +7,8 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from plugin.audit import models as _audit_models  # noqa: F401  (registers tables)
+from plugin.cds import models as _cds_models  # noqa: F401
+from plugin.codeword import models as _codeword_models  # noqa: F401
 from plugin.crypto import models as _crypto_models  # noqa: F401
 from plugin.launch import models as _launch_models  # noqa: F401
 from plugin.outbox import models as _outbox_models  # noqa: F401

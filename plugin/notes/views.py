@@ -86,7 +86,9 @@ def index(live: LiveLaunch) -> str:
     deliveries = (
         get_service(Outbox).list_for(context.tenant, patient_pseudonym=subject) if subject else []
     )
-    notices = vault.notices.take_notices(context.tenant, context.fhir_user_reference or "")
+    notices = vault.notices.take_notices(
+        context.tenant, context.fhir_user_reference or "", kinds=("break-glass",)
+    )
     return render_template(
         "notes/index.html",
         live=live,

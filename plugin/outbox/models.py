@@ -101,6 +101,9 @@ class OutboxItem(Base):
     resource_type: Mapped[str] = mapped_column(String(64))
     identifier_system: Mapped[str] = mapped_column(String(255))
     identifier_value: Mapped[str] = mapped_column(String(128))
+    search_param: Mapped[str] = mapped_column(String(32), default="identifier")
+    """The search parameter of the conditional create: ``identifier`` (system|value), or
+    ``target`` for a Provenance, which has no identifier (value = the target reference)."""
     sealed_payload: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

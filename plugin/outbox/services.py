@@ -4,7 +4,9 @@
 Design section 6, "Writes to the EHR": "the local state change and the outbox row commit in one
 transaction; a worker delivers with retries, backoff and an idempotency key (conditional create
 on an identifier)".  :meth:`Outbox.enqueue` therefore only adds the row to the caller's session
-and never commits; :mod:`plugin.outbox.worker` delivers it.
+and never commits; :mod:`plugin.outbox.worker` delivers it.  A Provenance has no identifier
+in R4, so its create is made idempotent on the versioned reference it targets instead
+(``search_param="target"``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,14 @@ from .interfaces import PayloadCipher
 from .models import OutboxItem
 from .models import OutboxStatus
 
-__all__ = ["OPEN_STATUSES", "Outbox", "OutboxEntry", "if_none_exist", "payload_aad"]
+__all__ = [
+    "OPEN_STATUSES",
+    "SEARCH_PARAMS",
+    "Outbox",
+    "OutboxEntry",
+    "if_none_exist",
+    "payload_aad",
+]
 
 OPEN_STATUSES: tuple[OutboxStatus, ...] = (
     OutboxStatus.PENDING,
@@ -44,9 +53,14 @@ _TOKEN_SPECIALS = frozenset("|,$\\")
 """Characters a FHIR token search would need escaped; refused in idempotency identifiers."""
 
 
+SEARCH_PARAMS = frozenset({"identifier", "target"})
+"""How a queued create is made idempotent: ``identifier=system|value`` on the resource's own
+identifier, or ``target=<reference>`` for a Provenance (which has no identifier in R4)."""
+
+
 def payload_aad(item: OutboxItem) -> bytes:
     """The associated data binding a sealed payload to its row, tenant and idempotency key."""
-    parts = (
+    parts = [
         "quietline-outbox",
         item.id,
         item.tenant_id,
@@ -54,14 +68,19 @@ def payload_aad(item: OutboxItem) -> bytes:
         item.resource_type,
         item.identifier_system,
         item.identifier_value,
-    )
+    ]
+    if (item.search_param or "identifier") != "identifier":  # older rows keep their binding
+        parts.append(item.search_param)
     return "\x1f".join(parts).encode()
 
 
-def if_none_exist(system: str, value: str) -> str:
-    """The conditional-create search for an idempotency identifier: ``identifier=system|value``
-    (percent-encoded where needed; :meth:`Outbox.enqueue` refuses the characters a token
-    search would need escaped)."""
+def if_none_exist(system: str, value: str, search_param: str = "identifier") -> str:
+    """The conditional-create search: ``identifier=system|value`` for an idempotency
+    identifier, or ``target=value`` for a Provenance of one version of a resource
+    (percent-encoded where needed; :meth:`Outbox.enqueue` refuses the characters a search
+    would need escaped)."""
+    if search_param == "target":
+        return urlencode([("target", value)], safe=":/|")
     return urlencode([("identifier", f"{system}|{value}")], safe=":/|")
 
 
@@ -98,6 +117,19 @@ class OutboxEntry:
             remote_id=row.remote_id,
             created_by=row.created_by,
             patient_pseudonym=row.patient_pseudonym,
+        )
+
+
+def _check_target(resource: Resource, value: str) -> None:
+    if not value or _TOKEN_SPECIALS & set(value):
+        raise MissingIdempotencyKey(
+            "A target reference is needed and must not contain '|', ',', '$' or '\\'."
+        )
+    targets = getattr(resource, "target", None) or []
+    if not any(str(getattr(target, "reference", None) or "") == value for target in targets):
+        raise MissingIdempotencyKey(
+            f"The {resource.get_resource_type()} does not target {value}; conditional create "
+            "could not make its delivery idempotent."
         )
 
 
@@ -145,27 +177,40 @@ class Outbox:
         *,
         tenant: str,
         resource: Resource,
-        identifier_system: str,
         identifier_value: str,
         created_by: str,
+        identifier_system: str = "",
         patient_pseudonym: str | None = None,
         kind: str = "create",
+        search_param: str = "identifier",
     ) -> str:
         """Add a conditional create of ``resource`` to ``session``; the caller commits.
 
         :param tenant: the tenant id whose EHR receives the write.
-        :param resource: a ``fhir.resources.R4B`` resource carrying the identifier.
-        :param identifier_system: the idempotency identifier's system (no ``|``).
-        :param identifier_value: its value (random, so it reveals nothing).
+        :param resource: a ``fhir.resources.R4B`` resource carrying the identifier (or, with
+            ``search_param="target"``, targeting ``identifier_value``).
+        :param identifier_system: the idempotency identifier's system (no ``|``); unused for
+            ``target``.
+        :param identifier_value: the identifier's value (random, so it reveals nothing), or for
+            ``target`` the versioned reference the Provenance is about
+            (``Appointment/1/_history/2``).
         :param created_by: the staff member's fhirUser reference.
         :param patient_pseudonym: the keyed pseudonym the UI lists the item under.
+        :param search_param: ``identifier`` (``If-None-Exist: identifier=system|value``) or
+            ``target`` (``If-None-Exist: target=value``).
         :returns: the new item's id.
-        :raises MissingIdempotencyKey: when the resource lacks that identifier.
-        :raises ValueError: for a kind other than ``create``.
+        :raises MissingIdempotencyKey: when the resource lacks that identifier or target.
+        :raises ValueError: for a kind other than ``create`` or an unknown search parameter.
         """
         if kind != "create":
             raise ValueError(f"Unsupported outbox kind {kind!r}; only 'create' is delivered.")
-        _check_identifier(resource, identifier_system, identifier_value)
+        if search_param not in SEARCH_PARAMS:
+            raise ValueError(f"Unsupported conditional-create search {search_param!r}.")
+        if search_param == "target":
+            _check_target(resource, identifier_value)
+            identifier_system = ""
+        else:
+            _check_identifier(resource, identifier_system, identifier_value)
         now = self._now()
         item = OutboxItem(
             id=str(uuid.uuid4()),
@@ -174,6 +219,7 @@ class Outbox:
             resource_type=resource.get_resource_type(),
             identifier_system=identifier_system,
             identifier_value=identifier_value,
+            search_param=search_param,
             status=OutboxStatus.PENDING.value,
             attempts=0,
             next_attempt_at=now,

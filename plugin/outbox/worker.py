@@ -211,7 +211,9 @@ class OutboxWorker:
             data = self._cipher.open(row.sealed_payload, aad=payload_aad(row))
             model = get_fhir_model_class(row.resource_type)
             resource = cast("Resource", model.model_validate_json(data))
-            condition = if_none_exist(row.identifier_system, row.identifier_value)
+            condition = if_none_exist(
+                row.identifier_system, row.identifier_value, row.search_param or "identifier"
+            )
             result = self._clients(row.tenant_id).create(resource, if_none_exist=condition)
         except Exception as exc:  # noqa: BLE001  (every failure is recorded on the item)
             self._record_failure(claim, exc)

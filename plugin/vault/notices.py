@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from collections.abc import Iterable
 from datetime import UTC
 from datetime import datetime
 
@@ -54,20 +55,22 @@ class NoticeBoard:
                 ).all()
             )
 
-    def take_notices(self, tenant: str, recipient: str) -> list[Notice]:
-        """Unread notices for ``recipient``, marked read as they are handed over."""
+    def take_notices(
+        self, tenant: str, recipient: str, *, kinds: Iterable[str] | None = None
+    ) -> list[Notice]:
+        """Unread notices for ``recipient``, marked read as they are handed over.
+
+        :param kinds: only notices of these kinds (the others stay for the page that shows them).
+        """
         with self._db.session() as session:
-            notices = list(
-                session.scalars(
-                    select(Notice)
-                    .where(
-                        Notice.tenant_id == tenant,
-                        Notice.recipient == recipient,
-                        Notice.read_at.is_(None),
-                    )
-                    .order_by(Notice.created_at.desc())
-                ).all()
+            query = select(Notice).where(
+                Notice.tenant_id == tenant,
+                Notice.recipient == recipient,
+                Notice.read_at.is_(None),
             )
+            if kinds is not None:
+                query = query.where(Notice.kind.in_(list(kinds)))
+            notices = list(session.scalars(query.order_by(Notice.created_at.desc())).all())
             now = datetime.now(UTC)
             for notice in notices:
                 notice.read_at = now

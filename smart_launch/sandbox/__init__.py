@@ -5,6 +5,9 @@ REST server over real HTTP.
 - SMART App Launch 2.2: https://hl7.org/fhir/smart-app-launch/STU2.2/
 - FHIR R4 RESTful API: https://hl7.org/fhir/R4/http.html
 
+The scheduling page (``/ehr/schedule``) is also a CDS Hooks 2.0 client
+(https://cds-hooks.hl7.org/2.0/) of the services named in ``SandboxConfig.cds_services``.
+
 Quietline's own code never imports this package; it is started with
 ``python -m smart_launch.sandbox`` or by tests through :func:`start`::
 

@@ -2,7 +2,7 @@
 """Run the sandbox EHR in the foreground.
 
 ``python -m smart_launch.sandbox --host 127.0.0.1 --port 8700 --db PATH --clients FILE
-[--public-url URL]``
+[--public-url URL] [--cds URL ...]``
 """
 
 from __future__ import annotations
@@ -50,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--require-if-match", action="store_true", help="answer 428 to updates without If-Match"
     )
+    parser.add_argument(
+        "--cds",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="base URL of a CDS service (.../cds-services) called on Book and Change; repeatable",
+    )
     return parser
 
 
@@ -85,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         clients=clients,
         access_token_lifetime=args.token_lifetime,
         require_if_match=args.require_if_match,
+        cds_services=tuple(url.rstrip("/") for url in args.cds),
     )
     running = start(config, host=args.host, port=args.port)
     _allow_plain_http(running.url)

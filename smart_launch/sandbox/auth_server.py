@@ -7,7 +7,9 @@ SMART App Launch 2.2 (https://hl7.org/fhir/smart-app-launch/STU2.2/app-launch.ht
   nothing else; ``state`` is required; ``aud`` must be the FHIR base; an EHR launch needs
   ``launch`` + the ``launch`` scope and takes user, patient and encounter from the launch;
 - the token response carries ``patient``, ``encounter``, ``need_patient_banner`` and
-  ``smart_style_url``; an ``id_token`` (RS256, ``fhirUser``) when ``openid`` is granted;
+  ``smart_style_url``, and ``appContext`` when the launch had one (CDS Hooks 2.0, "Link": the
+  EHR passes a SMART link's ``appContext`` on this way); an ``id_token`` (RS256, ``fhirUser``)
+  when ``openid`` is granted;
 - refresh tokens only with ``offline_access``/``online_access``, rotated on each use;
 - Backend Services: ``client_credentials`` with ``private_key_jwt``, ``system/`` scopes,
   ``expires_in`` of at most 300 seconds and no refresh token.
@@ -103,6 +105,8 @@ class SmartAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
                 token["encounter"] = user.encounter
             token["need_patient_banner"] = True
             token["smart_style_url"] = self.state.config.smart_style_url
+            if user.app_context:
+                token["appContext"] = user.app_context
         return token
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:

@@ -11,8 +11,6 @@ user-agent to the invalid redirection URI."  Every other refusal is redirected b
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -27,6 +25,8 @@ from flask import session
 
 from .chart import latest_encounter
 from .chart import patient_summaries
+from .csrf import csrf_ok
+from .csrf import csrf_token
 from .models import Subject
 from .seed import USERS
 from .state import SandboxState
@@ -47,20 +47,6 @@ def error_page(message: str, status: int = 400) -> tuple[str, int]:
     return render_template("sandbox/error.html", message=message), status
 
 
-def _csrf_token() -> str:
-    token = session.get("csrf_token")
-    if not isinstance(token, str):
-        token = secrets.token_urlsafe(24)
-        session["csrf_token"] = token
-    return token
-
-
-def _csrf_ok() -> bool:
-    sent = request.form.get("csrf_token", "")
-    expected = session.get("csrf_token")
-    return isinstance(expected, str) and hmac.compare_digest(sent, expected)
-
-
 def _oauth_fields() -> list[tuple[str, str]]:
     return [
         (name, value)
@@ -77,7 +63,7 @@ def _render(template: str, registration: ClientRegistration, **context: Any) -> 
         client=registration,
         scopes=scopes,
         fields=_oauth_fields(),
-        csrf_token=_csrf_token(),
+        csrf_token=csrf_token(),
         users=USERS,
         **context,
     )
@@ -106,7 +92,7 @@ def authorize() -> Any:
         return server.handle_error_response(None, error)
     launch = grant.launch_record
     if launch is not None:
-        subject = Subject(launch.user_id, launch.patient, launch.encounter)
+        subject = Subject(launch.user_id, launch.patient, launch.encounter, launch.app_context)
         return server.create_authorization_response(grant=grant, grant_user=subject)
     return _standalone(state, grant, registration)
 
@@ -135,7 +121,7 @@ def _standalone(state: SandboxState, grant: Any, registration: ClientRegistratio
     chosen: str | None = None
     problem: str | None = None
     if request.method == "POST":
-        if not _csrf_ok():
+        if not csrf_ok():
             return error_page("The form expired. Start the sign-in again from the app.")
         action = request.form.get("action")
         if action == "deny":

@@ -16,7 +16,13 @@ if TYPE_CHECKING:
     from .store import ResourceStore
     from .store import StoredResource
 
-__all__ = ["PatientSummary", "latest_encounter", "patient_summaries", "patient_summary"]
+__all__ = [
+    "PatientSummary",
+    "latest_encounter",
+    "patient_name",
+    "patient_summaries",
+    "patient_summary",
+]
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,8 @@ class PatientSummary:
     next_appointment: str | None
 
 
-def _name(resource: dict[str, Any]) -> str:
+def patient_name(resource: dict[str, Any]) -> str:
+    """The display name of a Patient (or any resource with ``name``)."""
     for name in resource.get("name") or []:
         if name.get("text"):
             return str(name["text"])
@@ -72,7 +79,7 @@ def patient_summary(store: ResourceStore, stored: StoredResource) -> PatientSumm
     )
     return PatientSummary(
         id=stored.id,
-        name=_name(stored.body),
+        name=patient_name(stored.body),
         birth_date=str(stored.body.get("birthDate", "")),
         mrn=_mrn(stored.body),
         next_appointment=_display_time(upcoming[0]) if upcoming else None,

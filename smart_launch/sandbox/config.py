@@ -184,6 +184,11 @@ class SandboxConfig:
         it binds port 0.
     :param db_path: SQLite file holding resources, grants and the signing key.
     :param require_if_match: answer 428 to an update of an existing resource without If-Match.
+    :param cds_services: base URLs of CDS services (``https://app.example/cds-services``) the
+        scheduling page calls on Book and Change.  Read on every request, so a test can set it
+        on a running sandbox once the service's URL is known.
+    :param cds_client_id: the OAuth client id the CDS services are known by; the
+        ``fhirAuthorization`` token is issued to it and named as its ``subject``.
     """
 
     public_url: str = ""
@@ -192,6 +197,8 @@ class SandboxConfig:
     access_token_lifetime: int = 3600
     require_if_match: bool = False
     faults: Faults = field(default_factory=Faults)
+    cds_services: tuple[str, ...] = ()
+    cds_client_id: str = "quietline"
 
     @property
     def root(self) -> str:
@@ -218,6 +225,11 @@ class SandboxConfig:
     @property
     def smart_style_url(self) -> str:
         return self.root + "/smart-style.json"
+
+    @property
+    def cds_jwks_uri(self) -> str:
+        """``R/cds/jwks.json``: the key set of the JWTs the EHR sends to CDS services."""
+        return self.root + "/cds/jwks.json"
 
     def client(self, client_id: str | None) -> ClientRegistration | None:
         """The registration of ``client_id``, if any."""

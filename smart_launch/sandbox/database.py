@@ -56,7 +56,8 @@ CREATE TABLE IF NOT EXISTS launches (
     user_id TEXT NOT NULL,
     patient TEXT NOT NULL,
     encounter TEXT,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    app_context TEXT
 );
 CREATE TABLE IF NOT EXISTS auth_codes (
     code_hash TEXT PRIMARY KEY,
@@ -71,7 +72,8 @@ CREATE TABLE IF NOT EXISTS auth_codes (
     code_challenge TEXT NOT NULL,
     code_challenge_method TEXT NOT NULL,
     created_at REAL NOT NULL,
-    used INTEGER NOT NULL DEFAULT 0
+    used INTEGER NOT NULL DEFAULT 0,
+    app_context TEXT
 );
 CREATE TABLE IF NOT EXISTS tokens (
     access_hash TEXT PRIMARY KEY,
@@ -96,6 +98,11 @@ CREATE TABLE IF NOT EXISTS assertion_jti (
     PRIMARY KEY (client_id, jti)
 );
 """
+_ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("launches", "app_context"),
+    ("auth_codes", "app_context"),
+)
+"""Columns added later: a database file made before them gets them when it is opened."""
 
 
 class Database:
@@ -114,6 +121,10 @@ class Database:
         with self.connection() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
+            for table, column in _ADDED_COLUMNS:
+                present = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(

@@ -95,9 +95,15 @@ class GrantStore:
     # -- EHR launches --------------------------------------------------------------------
 
     def create_launch(
-        self, *, client_id: str, user_id: str, patient: str, encounter: str | None
+        self,
+        *,
+        client_id: str,
+        user_id: str,
+        patient: str,
+        encounter: str | None,
+        app_context: str | None = None,
     ) -> LaunchRecord:
-        """Record a launch with an opaque random id."""
+        """Record a launch with an opaque random id (and the ``appContext`` to hand over)."""
         record = LaunchRecord(
             id=secrets.token_urlsafe(24),
             client_id=client_id,
@@ -105,11 +111,12 @@ class GrantStore:
             patient=patient,
             encounter=encounter,
             created_at=time.time(),
+            app_context=app_context,
         )
         with self._db.connection() as conn:
             conn.execute(
-                "INSERT INTO launches (id, client_id, user_id, patient, encounter, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO launches (id, client_id, user_id, patient, encounter, created_at,"
+                " app_context) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.id,
                     record.client_id,
@@ -117,6 +124,7 @@ class GrantStore:
                     record.patient,
                     record.encounter,
                     record.created_at,
+                    record.app_context,
                 ),
             )
         return record
@@ -134,6 +142,7 @@ class GrantStore:
             patient=row["patient"],
             encounter=row["encounter"],
             created_at=row["created_at"],
+            app_context=row["app_context"],
         )
         return record if record.is_live() else None
 
@@ -145,7 +154,7 @@ class GrantStore:
             conn.execute(
                 "INSERT INTO auth_codes (code_hash, family, client_id, redirect_uri, scope,"
                 " user_id, patient, encounter, nonce, code_challenge, code_challenge_method,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, app_context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     secret_hash(code),
                     secrets.token_hex(16),
@@ -159,6 +168,7 @@ class GrantStore:
                     new.code_challenge,
                     new.code_challenge_method,
                     time.time(),
+                    new.subject.app_context,
                 ),
             )
 
@@ -187,7 +197,7 @@ class GrantStore:
             client_id=row["client_id"],
             redirect_uri=row["redirect_uri"],
             scope=row["scope"],
-            subject=Subject(row["user_id"], row["patient"], row["encounter"]),
+            subject=Subject(row["user_id"], row["patient"], row["encounter"], row["app_context"]),
             nonce=row["nonce"],
             code_challenge=row["code_challenge"],
             code_challenge_method=row["code_challenge_method"],

@@ -47,11 +47,16 @@ class HasClientId(Protocol):
 
 @dataclass(frozen=True)
 class Subject:
-    """The user an authorization is for, with its SMART launch context."""
+    """The user an authorization is for, with its SMART launch context.
+
+    ``app_context`` is the EHR launch's ``appContext``; it reaches only the first token
+    response of the launch, never a refreshed one.
+    """
 
     user_id: str
     patient: str | None = None
     encounter: str | None = None
+    app_context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ class LaunchRecord:
     patient: str
     encounter: str | None
     created_at: float
+    app_context: str | None = None
 
     def is_live(self, now: float | None = None) -> bool:
         """Whether the launch is younger than :data:`LAUNCH_LIFETIME`."""

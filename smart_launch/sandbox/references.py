@@ -61,6 +61,12 @@ def parse_reference(value: str, fhir_base: str) -> tuple[str, str] | None:
     return match.group(1), match.group(2)
 
 
+def reference_version(value: str) -> str | None:
+    """The version of a versioned reference (``Type/id/_history/vid``), else None."""
+    _, found, version = value.rpartition("/_history/")
+    return version if found and version else None
+
+
 def patients_of(resource: dict[str, Any], fhir_base: str) -> set[str]:
     """Ids of the Patients whose compartment ``resource`` belongs to."""
     if resource.get("resourceType") == "Patient":

@@ -22,6 +22,7 @@ from typing import Any
 from .dates import DateRange
 from .dates import parse_date_range
 from .references import parse_reference
+from .references import reference_version
 from .references import values_at
 from .search_params import ParamDef
 from .search_params import param_def
@@ -337,8 +338,11 @@ def _reference_match(found: list[Any], criterion: Criterion, value: str, fhir_ba
         return False
     else:
         wanted_id = value
+    wanted_version = reference_version(value)
     for item in found:
         parsed = _reference_of(item, definition, fhir_base)
+        if wanted_version is not None and reference_version(item["reference"]) != wanted_version:
+            continue  # a versioned search matches that version only
         if (
             parsed is not None
             and parsed[1] == wanted_id

@@ -30,8 +30,11 @@ from werkzeug.serving import make_server
 from . import authorize_views
 from . import fhir_views
 from . import pages
+from . import schedule_views
 from . import wellknown
 from .auth_server import create_authorization_server
+from .cds_client import CdsClient
+from .cds_jwt import load_cds_key
 from .config import ConfigError
 from .config import Faults
 from .config import SandboxConfig
@@ -116,14 +119,18 @@ def create_sandbox_app(config: SandboxConfig, *, request_log: RequestLog | None 
     store = ResourceStore(db, config.fhir_base)
     if store.is_empty():
         store.seed(seed_resources())
+    grants = GrantStore(db)
+    cds_key = load_cds_key(db)
     state = SandboxState(
         config=config,
         db=db,
         store=store,
-        grants=GrantStore(db),
+        grants=grants,
         signing_key=load_signing_key(db),
         jwks_cache=JwksCache(),
         request_log=request_log or RequestLog(),
+        cds_key=cds_key,
+        cds=CdsClient(config, store, grants, cds_key),
     )
     state.authorization_server = create_authorization_server(state)
     app = Flask(__name__)
@@ -144,6 +151,7 @@ def create_sandbox_app(config: SandboxConfig, *, request_log: RequestLog | None 
     app.register_blueprint(authorize_views.bp)
     app.register_blueprint(fhir_views.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(schedule_views.bp)
     return app
 
 
@@ -151,6 +159,7 @@ def close_sandbox_app(app: Flask) -> None:
     """Release the database connections and HTTP session of an app."""
     state = get_state(app)
     state.jwks_cache.close()
+    state.cds.close()
     state.db.close()
 
 
@@ -218,6 +227,11 @@ class RunningSandbox:
     def request_log(self) -> RequestLog:
         """Every request received, with headers and fields, for test assertions."""
         return get_state(self.app).request_log
+
+    @property
+    def cds_log(self) -> list[dict[str, Any]]:
+        """The CDS calls made so far: ``{service, call, status, cards}``, oldest first."""
+        return get_state(self.app).cds.log.snapshot()
 
     @property
     def faults(self) -> Faults:

@@ -4,13 +4,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field
 from typing import TYPE_CHECKING
 from typing import Any
 
 from flask import Flask
 from flask import current_app
 
+from .schedule import PendingChanges
+
 if TYPE_CHECKING:
+    from .cds_client import CdsClient
+    from .cds_jwt import CdsSigningKey
     from .config import SandboxConfig
     from .database import Database
     from .grants import GrantStore
@@ -35,6 +40,10 @@ class SandboxState:
     signing_key: SigningKey
     jwks_cache: JwksCache
     request_log: RequestLog
+    cds_key: CdsSigningKey
+    cds: CdsClient
+    pending: PendingChanges = field(default_factory=PendingChanges)
+    """Book and Change requests waiting for the user's decision on decision support's cards."""
     authorization_server: Any = None
     """The authlib ``AuthorizationServer`` (untyped library object)."""
 

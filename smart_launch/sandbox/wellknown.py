@@ -144,6 +144,12 @@ def jwks_view() -> Response:
     return _json(get_state().signing_key.jwks())
 
 
+@bp.get("/cds/jwks.json")
+def cds_jwks_view() -> Response:
+    """The public key of the JWTs the EHR sends to CDS services (their ``jku``)."""
+    return _json(get_state().cds_key.jwks())
+
+
 @bp.get("/smart-style.json")
 def smart_style_view() -> Response:
     """The style document named by ``smart_style_url`` (SMART "context-style")."""

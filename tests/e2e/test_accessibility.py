@@ -28,6 +28,7 @@ from plugin.store import Database
 from plugin.tenants.services import TenantRegistration
 from smart_launch.sandbox.seed import USERS
 from smart_launch.sandbox.server import RunningSandbox
+from tests.e2e import codeword_pages as cw
 from tests.e2e.axe import assert_accessible
 from tests.e2e.axe import axe_version
 from tests.e2e.axe import check
@@ -372,6 +373,19 @@ PAGES: tuple[Case, ...] = (
     Case("error-session-expired", lambda flow: flow.in_frame(STALE_HANDLE, "session_expired")),
     Case("error-not-found", lambda flow: flow.in_frame("/no-such-page", "http_404")),
     Case("session-ended", Flow.session_ended),
+    Case("codeword-enroll", cw.enroll_page),
+    Case("codeword-enroll-refused", cw.enroll_refused),
+    Case("codeword-enrolled", cw.enrolled),
+    Case("codeword-enroll-paused", cw.enroll_paused),
+    Case("codeword-approve", cw.approve_page),
+    Case("codeword-verify", cw.verify_page),
+    Case("codeword-verify-wrong", cw.verify_wrong),
+    Case("codeword-verify-paused", cw.verify_paused),
+    Case("codeword-change-move", cw.change_page),
+    Case("codeword-change-cancel", lambda flow: cw.change_page(flow, "Cancel")),
+    Case("home-attention", cw.home_attention),
+    Case("admin-protocol", cw.protocol_page),
+    Case("admin-protocol-errors", cw.protocol_errors),
     # Top level: the standalone launch, and the sandbox EHR's own pages
     Case("standalone-form", Flow.standalone),
     Case("standalone-home", Flow.standalone_home),
@@ -380,6 +394,7 @@ PAGES: tuple[Case, ...] = (
     Case("sandbox-login", Flow.sandbox_login),
     Case("sandbox-patient-picker", Flow.sandbox_picker),
     Case("sandbox-error", Flow.sandbox_error),
+    Case("sandbox-schedule", lambda flow: flow.page.goto(f"{flow.sandbox.url}/ehr/schedule?user=frontdesk") and flow.page),
 )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from flask import Flask
 from plugin.app import create_app
 from plugin.config import Settings
 from plugin.demo import DEMO_ROLE_MAPPING
+from plugin.demo import cds_client_options
 from plugin.demo import sandbox_clients
 from plugin.launch.scopes import DEFAULT_SCOPE
 from plugin.registry import get_service
@@ -92,8 +93,11 @@ def start_sandbox(
 ) -> RunningSandbox:
     """The sandbox with Quietline registered as the demo registers it, plus ``extra_clients``.
 
-    Each extra client gets Quietline's redirect and launch URLs unless it names its own.
+    Each extra client gets Quietline's redirect and launch URLs unless it names its own.  The
+    scheduling page calls Quietline's CDS service unless ``cds_services`` says otherwise (it
+    can also be changed later: ``sandbox.config.cds_services = (...)``).
     """
+    config.setdefault("cds_services", (f"{quietline.url}/cds-services",))
     defaults = sandbox_clients(quietline.settings)[0]
     clients = [ClientRegistration.from_dict(defaults)]
     for extra in extra_clients:
@@ -116,7 +120,9 @@ def register_sandbox_tenant(
     client_secret: str | None = None,
     scope: str = DEFAULT_SCOPE,
     signing_alg: str = "RS384",
+    options: dict[str, Any] | None = None,
 ) -> None:
+    """Register the sandbox as tenant ``sandbox``, by default allowed as a CDS client."""
     quietline.tenants.register(
         TenantRegistration(
             id="sandbox",
@@ -129,6 +135,7 @@ def register_sandbox_tenant(
             role_mapping=DEMO_ROLE_MAPPING,
             client_secret=client_secret,
             signing_alg=signing_alg,
+            options=cds_client_options(sandbox.url) if options is None else options,
         )
     )
 

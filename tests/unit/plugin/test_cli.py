@@ -200,3 +200,20 @@ def test_tenant_add_creates_the_instance_secrets_once(runner: CliRunner, instanc
 
     assert (instance / "token_key").read_text(encoding="ascii") == token_key
     assert (instance / "secret_key").exists()
+
+
+def test_tenant_add_allow_lists_cds_hooks_callers(
+    runner: CliRunner, env: dict[str, str | None], database_url: str
+) -> None:
+    _add(runner, "--cds-client", "https://ehr.example.org", "https://ehr.example.org/cds/jwks")
+
+    db, tenants = _repository(env, database_url)
+    try:
+        view = tenants.by_iss("https://ehr.example.org/fhir")
+        assert view.options["cds"] == {
+            "clients": [
+                {"iss": "https://ehr.example.org", "jku": "https://ehr.example.org/cds/jwks"}
+            ]
+        }
+    finally:
+        db.dispose()

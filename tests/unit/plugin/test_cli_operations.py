@@ -121,3 +121,32 @@ def test_audit_export_writes_auditevents(runner: CliRunner, record: str, tmp_pat
 def test_vault_expire_and_outbox_once(runner: CliRunner, record: str) -> None:
     assert "expired 0 records" in _run(runner, "vault", "expire")
     assert "handled 0" in _run(runner, "outbox", "work", "--once")
+
+
+def test_codeword_reconcile_skips_an_unreachable_ehr_and_keeps_its_cursor(
+    runner: CliRunner, record: str, instance: Path, database_url: str
+) -> None:
+    from plugin.codeword.interfaces import PatientFacts  # noqa: PLC0415
+    from plugin.codeword.services import CodewordService  # noqa: PLC0415
+
+    assert _run(runner, "codeword", "reconcile") == ""  # nobody enrolled: no EHR call at all
+    settings = Settings.from_env(
+        {
+            "PLUGIN_ENV": "development",
+            "PLUGIN_INSTANCE_PATH": str(instance),
+            "DATABASE_URL": database_url,
+        }
+    )
+    app = create_app(settings)
+    get_service(CodewordService, app).enroll(
+        tenant="clinic",
+        patient_id="pat-1",
+        word="lanternorchard",
+        confirm="lanternorchard",
+        facts=PatientFacts(),
+        actor="Practitioner/t",
+        client_present=True,
+    )
+    assert _run(runner, "codeword", "reconcile") == ""  # the EHR is unreachable: skipped
+    with get_service(Database, app).session() as session:
+        assert session.execute(text("SELECT COUNT(*) FROM reconcile_cursors")).scalar_one() == 0

@@ -20,6 +20,7 @@ FIELDS = {
     "need_patient_banner",
     "smart_style_url",
     "launch_type",
+    "app_context",
 }
 
 
@@ -105,3 +106,20 @@ def test_fhir_user_type_and_reference(
     context = _context(fhir_user=fhir_user)
     assert context.fhir_user_type == user_type
     assert context.fhir_user_reference == reference
+
+
+def test_app_context_round_trips_and_stays_out_of_the_repr() -> None:
+    app_context = '{"verify":{"appointment":"appt-1-next","action":"reschedule"}}'
+    context = _context(app_context=app_context)
+    data = json.loads(json.dumps(context.to_dict()))
+    assert data["app_context"] == app_context
+    assert LaunchContext.from_dict(data) == context
+    assert LaunchContext.from_dict(data).app_context == app_context
+    assert "appt-1-next" not in repr(context)
+
+
+def test_app_context_defaults_to_none_and_ignores_non_strings() -> None:
+    assert _context().app_context is None
+    data = _context().to_dict()
+    data["app_context"] = {"verify": {}}
+    assert LaunchContext.from_dict(data).app_context is None

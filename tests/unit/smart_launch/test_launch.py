@@ -489,11 +489,14 @@ def _sandbox_registration(
     return _registration(ehr.fhir_base, scope, client_id=client_id, auth=auth)
 
 
-def _launch_id(ehr: RunningSandbox, http: requests.Session, app: str) -> str:
+def _launch_id(
+    ehr: RunningSandbox, http: requests.Session, app: str, app_context: str | None = None
+) -> str:
     """Open the chart page and read the ``launch`` of the embedded app's iframe."""
-    response = http.get(
-        ehr.url + "/ehr/launch", params={"patient": "pat-1", "user": "therapist", "app": app}
-    )
+    params = {"patient": "pat-1", "user": "therapist", "app": app}
+    if app_context is not None:
+        params["app_context"] = app_context
+    response = http.get(ehr.url + "/ehr/launch", params=params)
     assert response.status_code == 200
     match = re.search(r'<iframe id="app-frame" title="Quietline" src="([^"]+)"', response.text)
     assert match is not None
@@ -519,9 +522,11 @@ def _ehr_flow(
     *,
     client_id: str = "quietline",
     scope: str = "launch openid fhirUser online_access patient/Patient.rs patient/Appointment.rus",
+    app_context: str | None = None,
 ) -> Any:
     registration = _sandbox_registration(ehr, client_id, keys, scope)
-    url = client.begin(registration, launch=_launch_id(ehr, http, client_id), binding=BINDING)
+    launch = _launch_id(ehr, http, client_id, app_context)
+    url = client.begin(registration, launch=launch, binding=BINDING)
     params = _authorize(http, url)
     return client.complete(params, binding=BINDING, resolve=lambda _tenant: registration)
 
@@ -566,6 +571,19 @@ def test_a_full_ehr_launch_against_the_sandbox(
     )
     assert patient.status_code == 200
     assert patient.json()["id"] == "pat-1"
+
+
+def test_the_launch_app_context_reaches_the_launch_context(
+    sandbox_ehr: RunningSandbox,
+    http: requests.Session,
+    client: SmartLaunchClient,
+    app_keys: ClientKeys,
+) -> None:
+    app_context = '{"verify":{"appointment":"appt-1-next","action":"reschedule"}}'
+    result = _ehr_flow(sandbox_ehr, http, client, app_keys, app_context=app_context)
+    assert result.context.app_context == app_context
+    assert result.tokens.app_context == app_context
+    assert _ehr_flow(sandbox_ehr, http, client, app_keys).context.app_context is None
 
 
 def test_a_narrower_grant_is_reported_as_missing_scopes(

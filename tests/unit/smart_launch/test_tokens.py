@@ -323,3 +323,23 @@ def test_the_tokens_never_appear_in_repr(peer: Peer) -> None:
     shown = repr(token)
     assert not any(secret in shown for secret in ("AT-SECRET", "RT-SECRET", "ID-SECRET"))
     assert SECRET not in repr(_basic())
+
+
+def test_the_app_context_of_the_token_response_is_kept_and_not_shown(peer: Peer) -> None:
+    app_context = '{"verify":{"appointment":"appt-1-next","action":"reschedule"}}'
+    peer.json(TOKEN_PATH, _body(appContext=app_context), method="POST")
+    answer = _exchange(peer)
+    assert answer.app_context == app_context
+    assert "appContext" not in answer.extra
+    assert "appt-1-next" not in repr(answer)
+
+
+@pytest.mark.parametrize("value", [None, "", 7, {"verify": {}}, ["a"]])
+def test_a_missing_or_non_string_app_context_is_none(peer: Peer, value: object) -> None:
+    peer.json(TOKEN_PATH, _body(appContext=value), method="POST")
+    assert _exchange(peer).app_context is None
+
+
+def test_a_refresh_answer_keeps_its_own_app_context_only(peer: Peer) -> None:
+    peer.json(TOKEN_PATH, _body(), method="POST")
+    assert _refresh(peer).app_context is None

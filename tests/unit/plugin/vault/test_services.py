@@ -222,3 +222,26 @@ def test_notice_rows_name_no_patient(vault: VaultService, vault_db: Database) ->
     with vault_db.session() as session:
         notice = session.scalars(select(Notice)).one()
     assert "pat-1" not in repr(vars(notice))
+
+
+def test_take_notices_of_some_kinds_leaves_the_others(
+    vault: VaultService, vault_db: Database
+) -> None:
+    record_id = _put(vault, vault_db, {"text": "sensitive"})
+    vault.read(tenant=TENANT, patient_id="pat-1", record_id=record_id, actor=OTHER,
+               break_glass_reason="client in crisis")  # fmt: skip
+    with vault_db.session() as session:
+        session.add(
+            Notice(
+                id="n-verify",
+                tenant_id=TENANT,
+                recipient=AUTHOR,
+                kind="verification-failed",
+                subject=vault.pseudonym(TENANT, "pat-1"),
+                actor="system",
+                created_at=datetime.now(UTC),
+            )
+        )
+    taken = vault.notices.take_notices(TENANT, AUTHOR, kinds=("break-glass",))
+    assert [n.kind for n in taken] == ["break-glass"]
+    assert [n.kind for n in vault.notices.take_notices(TENANT, AUTHOR)] == ["verification-failed"]

@@ -168,3 +168,15 @@ def test_post_search(flow: Flow, user_token: str) -> None:
     )
     assert response.status_code == 200
     assert _ids(response) == ["pat-6"]
+
+
+def test_versioned_reference_search_matches_that_version_only(flow: Flow, user_token: str) -> None:
+    flag = _flag(subject={"reference": "Patient/pat-1/_history/1"})
+    created = flow.fhir("POST", "/Flag", user_token, json=flag, headers=FHIR_JSON).json()
+
+    def found(value: str) -> list[str]:
+        return _ids(flow.fhir("GET", "/Flag", user_token, params={"subject": value}))
+
+    assert created["id"] in found("Patient/pat-1/_history/1")
+    assert created["id"] not in found("Patient/pat-1/_history/2")
+    assert created["id"] in found("Patient/pat-1")

@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What the code-word pages share: the blueprint, form tokens, the client in context, the
+staff member's reference, the practice's time zone and the "done" messages."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from flask import Blueprint
+from flask import current_app
+from flask import request
+
+from ..errors import PluginError
+from ..launch.sessions import browser_binding
+from ..launch.store import LiveLaunch
+from ..registry import get_service
+from ..security import csrf_token
+from ..security import verify_csrf
+from ..tenants.services import SqlTenantRepository
+from .forms import practice_zone
+
+__all__ = ["DONE", "actor", "bp", "check_csrf", "done_message", "form_token", "patient", "zone"]
+
+bp = Blueprint("codeword", __name__, template_folder="templates")
+_PURPOSE = "codeword"
+DONE = {
+    "reschedule": "The appointment was moved. The list below shows the new time from the EHR.",
+    "cancel": "The appointment was cancelled in the EHR.",
+    "enrolled": "The verification word is set up. It is never shown again.",
+    "changed": "The verification word was changed. The old word no longer works.",
+    "reset": "The new verification word is active. The old word no longer works.",
+    "pending": "The new word is waiting for a second staff member's approval. "
+    "Until then the old word stays in use.",
+    "approved": "The new verification word is active. The old word no longer works.",
+    "unlocked": "The pause was cleared. Appointment changes can be verified again.",
+}
+"""``?done=`` key (after a redirect) -> the confirmation shown."""
+
+
+def form_token() -> str:
+    return csrf_token(current_app.config["PLUGIN_SECRET_KEY"], browser_binding() or "", _PURPOSE)
+
+
+def check_csrf() -> None:
+    verify_csrf(
+        current_app.config["PLUGIN_SECRET_KEY"],
+        browser_binding(),
+        _PURPOSE,
+        request.form.get("csrf"),
+    )
+
+
+def done_message() -> str | None:
+    """The confirmation named by ``?done=`` on a GET (never on a re-rendered POST)."""
+    return DONE.get(request.args.get("done", "")) if request.method == "GET" else None
+
+
+def patient(live: LiveLaunch) -> str:
+    """The client in context.
+
+    :raises PluginError: when the launch has none.
+    """
+    if live.context.patient is None:
+        raise PluginError("Open a client's chart first.")
+    return live.context.patient
+
+
+def actor(live: LiveLaunch) -> str:
+    """The staff member's ``Practitioner/..`` reference."""
+    return live.context.fhir_user_reference or f"launch:{live.handle[:8]}"
+
+
+def zone(live: LiveLaunch) -> tzinfo:
+    """The practice's time zone (tenant option ``timezone``)."""
+    return practice_zone(get_service(SqlTenantRepository).by_id(live.context.tenant).options)

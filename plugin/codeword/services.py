@@ -1,0 +1,313 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The code-word service: enrollment with the client present, resets, verification and grants.
+
+This is the API the views, the appointment writer, the CDS service and the reconciliation job
+use.  Verification itself is in :mod:`plugin.codeword.verification`, grants in
+:mod:`plugin.codeword.grants`, stored words in :mod:`plugin.codeword.words`.  The word is never
+stored, logged or audited; audit entries name the client by pseudonym only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from ..audit.services import SqlAuditLog
+from ..crypto.pseudonyms import Pseudonymizer
+from ..errors import PluginError
+from ..store import Database
+from .alerts import Alerter
+from .grants import GrantBook
+from .grants import GrantExpired
+from .grants import GrantInvalid
+from .grants import GrantRefused
+from .grants import GrantUsed
+from .hashing import WordHasher
+from .interfaces import Action
+from .interfaces import EnrollmentStatus
+from .interfaces import Grant
+from .interfaces import PatientFacts
+from .interfaces import VerificationProtocol
+from .interfaces import VerifyResult
+from .limits import RateLimits
+from .models import CodewordGrant
+from .models import CodewordRow
+from .protocol import ProtocolStore
+from .rules import word_problems
+from .verification import Attempt
+from .verification import VerificationBusy
+from .verification import Verifier
+from .verification import is_locked
+from .verification import read_row
+from .words import NoPendingReset
+from .words import NotEnrolled
+from .words import SameApprover
+from .words import WordStore
+
+__all__ = [
+    "AppointmentRequired",
+    "ClientNotPresent",
+    "CodewordService",
+    "GrantExpired",
+    "GrantInvalid",
+    "GrantRefused",
+    "GrantUsed",
+    "NoPendingReset",
+    "NotEnrolled",
+    "SameApprover",
+    "VerificationBusy",
+    "WordRefused",
+]
+
+
+class WordRefused(PluginError):
+    """The word breaks the word rules; :attr:`problems` says how, in plain language."""
+
+    error = "word_refused"
+    description = "Choose a different code word."
+    status_code = 400
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(" ".join(problems) or None)
+        self.problems = problems
+
+
+class ClientNotPresent(PluginError):
+    error = "client_not_present"
+    description = "The client must be present to set or reset the code word."
+    status_code = 400
+
+
+class AppointmentRequired(PluginError):
+    error = "appointment_required"
+    description = "Choose the appointment this change is for, then verify the caller."
+    status_code = 400
+
+
+class CodewordService:
+    """Enrollment, resets, verification and grants for one deployment (all tenants).
+
+    :param db: the database.
+    :param hasher: argon2id with the pepper from the key provider.
+    :param pseudonyms: keyed pseudonyms of clients and appointments.
+    :param audit: the audit chain.
+    :param alerter: notices and EHR Communications about failures and lockouts.
+    :param protocols: the tenants' protocols.
+    :param clock: seconds since the epoch.
+    :param staff_limit: ``(attempts, seconds)`` per staff member.
+    :param client_limit: ``(attempts, seconds)`` per client.
+    """
+
+    def __init__(  # noqa: PLR0917  (one collaborator per seam)
+        self,
+        db: Database,
+        hasher: WordHasher,
+        pseudonyms: Pseudonymizer,
+        audit: SqlAuditLog,
+        alerter: Alerter,
+        protocols: ProtocolStore,
+        *,
+        clock: Callable[[], float] = time.time,
+        staff_limit: tuple[int, int] = (30, 600),
+        client_limit: tuple[int, int] = (20, 3600),
+    ) -> None:
+        self._db = db
+        self._hasher = hasher
+        self._pseudonyms = pseudonyms
+        self._audit = audit
+        self._alerter = alerter
+        self.protocols = protocols
+        self._clock = clock
+        self.limits = RateLimits(db, staff_limit, client_limit)
+        self._grants = GrantBook(db, self.appointment_key, self._now)
+        self._words = WordStore(db, audit, self._now)
+        self._verifier = Verifier(
+            db, hasher, audit, alerter, protocols, self.limits, self._grants, self._now
+        )
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    def pseudonym(self, tenant: str, patient_id: str) -> str:
+        """The client's keyed pseudonym (``patient_id`` is the bare FHIR id)."""
+        return self._pseudonyms.pseudonym(tenant, f"Patient/{patient_id}")
+
+    def appointment_key(self, tenant: str, appointment_id: str) -> str:
+        """The keyed hash standing for an appointment in the database."""
+        return self._pseudonyms.pseudonym(tenant, f"Appointment/{appointment_id}")
+
+    def _row(self, tenant: str, pseudonym: str) -> CodewordRow | None:
+        return read_row(self._db, tenant, pseudonym)
+
+    # --- enrollment -----------------------------------------------------------------------
+
+    def status(self, tenant: str, patient_id: str) -> EnrollmentStatus:
+        """Whether the client has a word, and its lockout and reset state."""
+        row = self._row(tenant, self.pseudonym(tenant, patient_id))
+        if row is None:
+            return EnrollmentStatus(enrolled=False)
+        locked = is_locked(row, self._now())
+        lock_over = row.locked_until is not None and not locked
+        return EnrollmentStatus(
+            enrolled=True,
+            locked_until=row.locked_until if locked else None,
+            failures=0 if lock_over else row.failures,
+            pending_reset=row.pending_digest is not None,
+            pending_by=row.pending_by,
+            treating_clinician=row.treating_clinician,
+            enrolled_at=row.enrolled_at,
+        )
+
+    def is_protected(self, tenant: str, patient_id: str) -> bool:
+        """Whether the client has an enrolled word."""
+        return self._row(tenant, self.pseudonym(tenant, patient_id)) is not None
+
+    def _checked_word(
+        self, tenant: str, word: str, confirm: str, facts: PatientFacts, client_present: bool
+    ) -> VerificationProtocol:
+        if not client_present:
+            raise ClientNotPresent
+        protocol = self.protocols.get(tenant)
+        problems = word_problems(word, confirm, protocol, facts)
+        if problems:
+            raise WordRefused(problems)
+        return protocol
+
+    def enroll(
+        self,
+        *,
+        tenant: str,
+        patient_id: str,
+        word: str,
+        confirm: str,
+        facts: PatientFacts,
+        actor: str,
+        client_present: bool,
+    ) -> None:
+        """Set the client's word (first time) or change it; ``actor`` becomes the treating
+        clinician.  Clears failures, a lockout and a pending reset.
+
+        :raises ClientNotPresent: unless the client is confirmed present.
+        :raises WordRefused: when the word breaks the rules (nothing is stored).
+        """
+        self._checked_word(tenant, word, confirm, facts, client_present)
+        pseudonym = self.pseudonym(tenant, patient_id)
+        hashed = self._hasher.hash(tenant, pseudonym, word)
+        try:
+            self._words.set_word(tenant, pseudonym, hashed, actor)
+        except IntegrityError:  # a concurrent first enrollment won on PostgreSQL: change it
+            self._words.set_word(tenant, pseudonym, hashed, actor)
+
+    def request_reset(
+        self,
+        *,
+        tenant: str,
+        patient_id: str,
+        word: str,
+        confirm: str,
+        facts: PatientFacts,
+        actor: str,
+        client_present: bool,
+    ) -> bool:
+        """Replace a forgotten word, with the client present.
+
+        :returns: True when the new word is active now; False when it waits for a second staff
+            member's approval (the protocol's ``second_approval``).
+        :raises ClientNotPresent: unless the client is confirmed present.
+        :raises WordRefused: when the word breaks the rules.
+        :raises NotEnrolled: when the client has no word to reset.
+        """
+        protocol = self._checked_word(tenant, word, confirm, facts, client_present)
+        pseudonym = self.pseudonym(tenant, patient_id)
+        hashed = self._hasher.hash(tenant, pseudonym, word)
+        if not self._words.reset(
+            tenant, pseudonym, hashed, actor, pending=protocol.second_approval
+        ):
+            raise NotEnrolled
+        return not protocol.second_approval
+
+    def approve_reset(self, *, tenant: str, patient_id: str, approver: str) -> None:
+        """Activate a pending reset.
+
+        :raises NotEnrolled: when the client has no word.
+        :raises NoPendingReset: when no reset waits.
+        :raises SameApprover: when ``approver`` asked for the reset.
+        """
+        self._words.approve(tenant, self.pseudonym(tenant, patient_id), approver)
+
+    def clear_lockout(self, *, tenant: str, patient_id: str, actor: str) -> None:
+        """End a lockout and clear the failures (the clinician, with the client present).
+
+        :raises NotEnrolled: when the client has no word.
+        """
+        self._words.clear_lockout(tenant, self.pseudonym(tenant, patient_id), actor)
+
+    # --- verification ---------------------------------------------------------------------
+
+    def verify(
+        self,
+        *,
+        tenant: str,
+        patient_id: str,
+        word: str,
+        action: Action,
+        appointment_id: str | None,
+        staff: str,
+    ) -> VerifyResult:
+        """Check what the caller says against the client's word.
+
+        See :mod:`plugin.codeword.verification` for the order of the checks and the locking.
+
+        :param action: the change asked for.
+        :param appointment_id: the appointment it applies to (required for actions on one).
+        :param staff: the verifying staff member's reference.
+        :raises AppointmentRequired: for an action on an appointment without one.
+        :raises VerificationBusy: when the word kept changing during the verification.
+        """
+        action = Action(action)
+        if action.on_appointment and not appointment_id:
+            raise AppointmentRequired
+        attempt = Attempt(
+            tenant=tenant,
+            pseudonym=self.pseudonym(tenant, patient_id),
+            patient_id=patient_id,
+            staff=staff,
+            action=action,
+            appointment_id=appointment_id,
+        )
+        return self._verifier.verify(attempt, word)
+
+    # --- grants ---------------------------------------------------------------------------
+
+    def claim(
+        self, *, tenant: str, token: str, staff: str, action: Action, appointment_id: str | None
+    ) -> Grant:
+        """Take a grant for one write; see :meth:`GrantBook.claim`.
+
+        :raises GrantInvalid: for another tenant, staff member, action or appointment.
+        :raises GrantUsed: when it was used (or is being used).
+        :raises GrantExpired: when it has expired.
+        """
+        return self._grants.claim(
+            tenant=tenant, token=token, staff=staff, action=action, appointment_id=appointment_id
+        )
+
+    def complete(self, *, tenant: str, grant_id: str, result_version: str | None) -> None:
+        """Mark a claimed grant used after its write (``result_version``: the new versionId)."""
+        self._grants.complete(tenant=tenant, grant_id=grant_id, result_version=result_version)
+
+    def release(self, *, tenant: str, grant_id: str) -> None:
+        """Give a claimed grant back after its write failed."""
+        self._grants.release(tenant=tenant, grant_id=grant_id)
+
+    def used_grants(self, tenant: str, appointment_id: str) -> list[CodewordGrant]:
+        """The used grants behind changes to one appointment."""
+        return self._grants.used(tenant, appointment_id)
+
+    def open_book_grants(self, tenant: str, patient_id: str) -> list[CodewordGrant]:
+        """The client's ``book`` grants not claimed yet (expired ones included)."""
+        return self._grants.open_book(tenant, self.pseudonym(tenant, patient_id))

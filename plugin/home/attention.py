@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The home page's "For your attention" list: verification alerts for the signed-in user.
+
+Only the verification kinds are handed over here (other notices, such as a break-glass read,
+belong to the pages that explain them).  A notice names its client by pseudonym only, so the
+page can say "this client" only when that pseudonym is the client in context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ..codeword.alerts import ADMIN_RECIPIENT
+from ..codeword.alerts import NOTICE_TEXT
+from ..store import Database
+from ..vault.models import Notice
+
+__all__ = ["AttentionItem", "take_attention"]
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    kind: str
+    text: str
+    created_at: datetime
+    about_this_client: bool
+    for_admins: bool
+
+
+def take_attention(
+    db: Database,
+    tenant: str,
+    recipients: Iterable[str],
+    *,
+    subject: str | None,
+) -> list[AttentionItem]:
+    """Unread verification notices for ``recipients``, newest first, marked read as they are
+    handed over.
+
+    :param recipients: the user's ``Practitioner/..`` reference and, for admins, ``role:admin``.
+    :param subject: the pseudonym of the client in context, if any.
+    """
+    wanted = [recipient for recipient in recipients if recipient]
+    if not wanted:
+        return []
+    with db.session() as session:
+        notices = list(
+            session.scalars(
+                select(Notice)
+                .where(
+                    Notice.tenant_id == tenant,
+                    Notice.recipient.in_(wanted),
+                    Notice.kind.in_(list(NOTICE_TEXT)),
+                    Notice.read_at.is_(None),
+                )
+                .order_by(Notice.created_at.desc())
+                .limit(50)
+            )
+        )
+        now = datetime.now(UTC)
+        items = []
+        for notice in notices:
+            notice.read_at = now
+            at = notice.created_at
+            items.append(
+                AttentionItem(
+                    kind=notice.kind,
+                    text=NOTICE_TEXT[notice.kind],
+                    created_at=at if at.tzinfo else at.replace(tzinfo=UTC),
+                    about_this_client=subject is not None and notice.subject == subject,
+                    for_admins=notice.recipient == ADMIN_RECIPIENT,
+                )
+            )
+        return items

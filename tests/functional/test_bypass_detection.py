@@ -1,0 +1,232 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Bypass detection against the sandbox EHR: changes made in the EHR without a grant are caught."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from plugin.audit.interfaces import AuditAction
+from plugin.audit.models import AuditEntry
+from plugin.codeword.interfaces import Action
+from plugin.codeword.interfaces import PatientFacts
+from plugin.codeword.interfaces import VerificationProtocol
+from plugin.codeword.interfaces import VerifyOutcome
+from plugin.codeword.models import CodewordGrant
+from plugin.codeword.reconcile import Reconciler
+from plugin.codeword.reconcile import fingerprint
+from plugin.codeword.services import CodewordService
+from plugin.outbox.models import OutboxItem
+from plugin.registry import get_service
+from plugin.store import Database
+from plugin.vault.models import Notice
+from smart_launch.sandbox.seed import APPOINTMENTS
+from smart_launch.sandbox.seed import THERAPIST
+from smart_launch.sandbox.server import RunningSandbox
+from smart_launch.sandbox.state import get_state
+from tests.support.servers import Quietline
+
+WORD = "lanternorchard"
+CLINICIAN = f"Practitioner/{THERAPIST}"
+FRONT_DESK = "Practitioner/frontdesk"
+
+
+@pytest.fixture
+def setup(quietline: Quietline, sandbox: RunningSandbox) -> tuple[CodewordService, Reconciler]:
+    codewords = get_service(CodewordService, quietline.app)
+    reconciler = get_service(Reconciler, quietline.app)
+    codewords.enroll(
+        tenant="sandbox",
+        patient_id="pat-1",
+        word=WORD,
+        confirm=WORD,
+        facts=PatientFacts(names=("Test",), birth_date="1990-01-01"),
+        actor=CLINICIAN,
+        client_present=True,
+    )
+    return codewords, reconciler
+
+
+def _ehr_edit(sandbox: RunningSandbox, appointment_id: str, **changes: Any) -> None:
+    """A change made by someone working in the EHR itself (not through Quietline)."""
+    store = get_state(sandbox.app).store
+    current = store.read("Appointment", appointment_id)
+    assert current is not None
+    body = json.loads(json.dumps(current.body))
+    body.update(changes)
+    store.update(
+        "Appointment", appointment_id, body, if_match=current.version, require_if_match=False
+    )
+
+
+def _actions(quietline: Quietline, action: AuditAction) -> list[AuditEntry]:
+    with get_service(Database, quietline.app).session() as session:
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)).all())
+
+
+def _notices(quietline: Quietline) -> list[Notice]:
+    with get_service(Database, quietline.app).session() as session:
+        return list(session.scalars(select(Notice)).all())
+
+
+def test_first_pass_records_and_raises_nothing(
+    quietline: Quietline, setup: tuple[CodewordService, Reconciler]
+) -> None:
+    _, reconciler = setup
+    report = reconciler.run_once("sandbox")
+    assert report.checked >= 2  # pat-1's appointments are read
+    assert report.bypasses == 0
+    assert _actions(quietline, AuditAction.APPOINTMENT_BYPASS) == []
+
+
+def test_an_ehr_change_without_a_grant_alerts_clinician_and_admin(
+    quietline: Quietline, sandbox: RunningSandbox, setup: tuple[CodewordService, Reconciler]
+) -> None:
+    _, reconciler = setup
+    reconciler.run_once("sandbox")
+    _, next_id, _ = APPOINTMENTS["pat-1"]
+    _ehr_edit(sandbox, next_id, status="cancelled")
+
+    report = reconciler.run_once("sandbox")
+
+    assert report.bypasses == 1
+    entries = _actions(quietline, AuditAction.APPOINTMENT_BYPASS)
+    assert len(entries) == 1
+    assert next_id not in json.dumps(entries[0].detail)  # only the keyed hash
+    recipients = {
+        n.recipient for n in _notices(quietline) if n.kind == "change-without-verification"
+    }
+    assert recipients == {CLINICIAN, "role:admin"}
+    with get_service(Database, quietline.app).session() as session:
+        kinds = {item.resource_type for item in session.scalars(select(OutboxItem)).all()}
+    assert "Communication" in kinds
+    # The same change is reported once, not on every pass.
+    assert reconciler.run_once("sandbox").bypasses == 0
+
+
+def test_workflow_updates_are_not_changes(
+    sandbox: RunningSandbox, setup: tuple[CodewordService, Reconciler]
+) -> None:
+    _, reconciler = setup
+    reconciler.run_once("sandbox")
+    _, next_id, _ = APPOINTMENTS["pat-1"]
+    _ehr_edit(sandbox, next_id, status="checked-in", comment="Arrived at reception")
+    assert reconciler.run_once("sandbox").bypasses == 0
+
+
+def test_a_change_backed_by_a_used_grant_is_not_a_bypass(
+    quietline: Quietline, sandbox: RunningSandbox, setup: tuple[CodewordService, Reconciler]
+) -> None:
+    codewords, reconciler = setup
+    reconciler.run_once("sandbox")
+    _, next_id, _ = APPOINTMENTS["pat-1"]
+    result = codewords.verify(
+        tenant="sandbox",
+        patient_id="pat-1",
+        word=WORD,
+        action=Action.CANCEL,
+        appointment_id=next_id,
+        staff=FRONT_DESK,
+    )
+    assert result.outcome is VerifyOutcome.GRANTED
+    assert result.grant is not None
+    grant = codewords.claim(
+        tenant="sandbox",
+        token=result.grant.token,
+        staff=FRONT_DESK,
+        action=Action.CANCEL,
+        appointment_id=next_id,
+    )
+    _ehr_edit(sandbox, next_id, status="cancelled")
+    codewords.complete(tenant="sandbox", grant_id=grant.id, result_version="2")
+
+    assert reconciler.run_once("sandbox").bypasses == 0
+    assert _actions(quietline, AuditAction.APPOINTMENT_BYPASS) == []
+
+
+def test_a_booking_without_verification_is_caught_when_the_protocol_covers_booking(
+    quietline: Quietline, sandbox: RunningSandbox, setup: tuple[CodewordService, Reconciler]
+) -> None:
+    codewords, reconciler = setup
+    protocol = VerificationProtocol(
+        actions=frozenset({Action.BOOK, Action.RESCHEDULE, Action.CANCEL})
+    )
+    codewords.protocols.save("sandbox", protocol, actor="Practitioner/admin-test")
+    reconciler.run_once("sandbox")
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=20)
+    booking = {
+        "resourceType": "Appointment",
+        "status": "booked",
+        "start": start.isoformat(),
+        "end": (start + timedelta(minutes=50)).isoformat(),
+        "participant": [
+            {"actor": {"reference": "Patient/pat-1"}, "status": "accepted"},
+            {"actor": {"reference": CLINICIAN}, "status": "accepted"},
+        ],
+    }
+    store = get_state(sandbox.app).store
+    store.create("Appointment", booking)
+    assert reconciler.run_once("sandbox").bypasses == 1
+
+    # With an open booking grant, the next booking is accounted for and the grant is spent.
+    result = codewords.verify(
+        tenant="sandbox",
+        patient_id="pat-1",
+        word=WORD,
+        action=Action.BOOK,
+        appointment_id=None,
+        staff=FRONT_DESK,
+    )
+    assert result.outcome is VerifyOutcome.GRANTED
+    store.create("Appointment", {**booking, "start": (start + timedelta(days=7)).isoformat()})
+    assert reconciler.run_once("sandbox").bypasses == 0
+    with get_service(Database, quietline.app).session() as session:
+        states = [g.state for g in session.scalars(select(CodewordGrant)).all()]
+    assert states == ["used"]
+
+
+def test_unprotected_clients_are_not_watched(
+    quietline: Quietline, sandbox: RunningSandbox, setup: tuple[CodewordService, Reconciler]
+) -> None:
+    _, reconciler = setup
+    reconciler.run_once("sandbox")
+    _, next_id, _ = APPOINTMENTS["pat-2"]
+    _ehr_edit(sandbox, next_id, status="cancelled")
+    assert reconciler.run_once("sandbox").bypasses == 0
+
+
+def test_an_ehr_outage_leaves_the_cursor_for_the_next_pass(
+    quietline: Quietline, sandbox: RunningSandbox, setup: tuple[CodewordService, Reconciler]
+) -> None:
+    _, reconciler = setup
+    reconciler.run_once("sandbox")
+    _, next_id, _ = APPOINTMENTS["pat-1"]
+    _ehr_edit(sandbox, next_id, status="cancelled")
+    sandbox.stop()
+    assert reconciler.run_all() == []  # the failing tenant is logged and skipped
+    assert _actions(quietline, AuditAction.APPOINTMENT_BYPASS) == []
+
+
+def test_fingerprint_ignores_workflow_statuses() -> None:
+    from fhir.resources.R4B.appointment import Appointment  # noqa: PLC0415
+
+    base = {
+        "resourceType": "Appointment",
+        "status": "booked",
+        "start": "2030-01-01T10:00:00+00:00",
+        "end": "2030-01-01T10:50:00+00:00",
+        "participant": [{"actor": {"reference": "Patient/p"}, "status": "accepted"}],
+    }
+    booked = Appointment.model_validate(base)
+    arrived = Appointment.model_validate({**base, "status": "arrived"})
+    cancelled = Appointment.model_validate({**base, "status": "cancelled"})
+    moved = Appointment.model_validate({**base, "start": "2030-01-02T10:00:00+00:00"})
+    assert fingerprint(booked) == fingerprint(arrived)
+    assert fingerprint(booked) != fingerprint(cancelled)
+    assert fingerprint(booked) != fingerprint(moved)
