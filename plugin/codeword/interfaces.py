@@ -74,7 +74,8 @@ class VerificationProtocol:
     :param actions: the actions that need the word.
     :param max_failures: failed attempts before the lockout (1-10).
     :param lockout_minutes: how long a lockout lasts (5-10080).
-    :param alert: who is alerted on a failed attempt and on a lockout.
+    :param alert: who is alerted on a failed attempt and on a lockout.  The treating clinician
+        always is (it is added when missing); the protocol decides whether admins are too.
     :param second_approval: a reset needs a second staff member's approval.
     :param min_length: shortest word accepted at enrollment (6-64).
     :param refused_words: extra words the practice refuses (beyond the built-in common words,
@@ -90,6 +91,10 @@ class VerificationProtocol:
     min_length: int = 8
     refused_words: tuple[str, ...] = ()
     grant_minutes: int = 10
+
+    def __post_init__(self) -> None:
+        if AlertRecipient.CLINICIAN not in self.alert:
+            object.__setattr__(self, "alert", self.alert | {AlertRecipient.CLINICIAN})
 
     def to_dict(self) -> dict[str, Any]:
         return {

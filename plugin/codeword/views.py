@@ -43,7 +43,6 @@ from .forms import start_from
 from .forms import verify_request_from
 from .grants import GrantRefused
 from .interfaces import Action
-from .interfaces import AlertRecipient
 from .interfaces import VerifyOutcome
 from .interfaces import VerifyResult
 from .pages import actor as staff_of
@@ -77,17 +76,12 @@ def _requested(live: LiveLaunch) -> str | None:
 
 
 def _paused(live: LiveLaunch, locked_until: datetime) -> str:
-    """The lockout sentence, naming who the protocol told."""
-    alert = get_service(CodewordService).protocols.get(live.context.tenant).alert
-    told = (
-        " the treating clinician has been told."
-        if AlertRecipient.CLINICIAN in alert
-        else " the practice administrator has been told."
-        if AlertRecipient.ADMIN in alert
-        else ""
-    )
+    """The lockout sentence (the treating clinician is always alerted of a lockout)."""
     until = clock_time(locked_until, zone_of(live))
-    return f"Changes for this client are paused until {until}. Do not make the change;{told}"
+    return (
+        f"Changes for this client are paused until {until}. Do not make the change; "
+        "the treating clinician has been told."
+    )
 
 
 def _outcome(result: VerifyResult, live: LiveLaunch) -> str:

@@ -136,3 +136,9 @@ def test_concurrent_saves_each_get_a_version(cw_db: Database, wiring: Wiring) ->
 
 def store_version(wiring: Wiring) -> int:
     return wiring.protocols.get_versioned(TENANT)[1]
+
+
+def test_the_treating_clinician_is_always_alerted() -> None:
+    assert VerificationProtocol(alert=frozenset()).alert == {AlertRecipient.CLINICIAN}
+    admins = VerificationProtocol.from_dict({"alert": ["admin"]})
+    assert admins.alert == {AlertRecipient.CLINICIAN, AlertRecipient.ADMIN}

@@ -255,12 +255,16 @@ def test_alert_recipients_follow_the_protocol(
     _protocol(wiring, alert=frozenset({AlertRecipient.ADMIN}))
     enroll(service)
     verify(service, "wrong")
-    assert _notices(cw_db) == [("role:admin", "verification-failed")]
-    assert outbox_payloads(cw_db, wiring.outbox_cipher) == []
+    assert sorted(_notices(cw_db)) == [
+        (CLINICIAN, "verification-failed"),
+        ("role:admin", "verification-failed"),
+    ]
+    assert len(outbox_payloads(cw_db, wiring.outbox_cipher)) == 1
 
-    _protocol(wiring, alert=frozenset())
+    _protocol(wiring, alert=frozenset())  # the treating clinician is always alerted
     verify(service, "wrong again")
-    assert len(_notices(cw_db)) == 1
+    assert len(_notices(cw_db)) == 3
+    assert len(outbox_payloads(cw_db, wiring.outbox_cipher)) == 2
 
 
 def test_a_clinician_who_is_not_a_practitioner_gets_no_ehr_message(
