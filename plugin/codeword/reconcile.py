@@ -233,31 +233,20 @@ class Reconciler:
     ) -> bool:
         """Whether a grant accounts for this change, or it is not a change that needs one."""
         since = _aware(watch.seen_at) if watch is not None else None
-        used = session.scalars(
-            select(CodewordGrant).where(
-                CodewordGrant.tenant_id == tenant,
-                CodewordGrant.appointment_key == key,
-                CodewordGrant.state == "used",
-            )
-        ).all()
+        used = self._codewords.used_grants(tenant, str(appointment.id))
         if any(since is None or _aware(g.used_at or g.issued_at) >= since for g in used):
             return True
         if watch is not None:
             return False
         # Never seen: a booking made since the client enrolled, or an appointment from before.
-        row = session.scalars(
-            select(CodewordRow).where(
-                CodewordRow.tenant_id == tenant,
-                CodewordRow.patient_pseudonym == self._codewords.pseudonym(tenant, patient_id),
-            )
-        ).one_or_none()
+        enrolled_at = self._codewords.status(tenant, patient_id).enrolled_at
         protocol = self._codewords.protocols.get(tenant)
         updated = getattr(getattr(appointment, "meta", None), "lastUpdated", None)
         new_booking = (
-            row is not None
+            enrolled_at is not None
             and _version(appointment) == "1"
             and updated is not None
-            and _aware(updated) > _aware(row.enrolled_at)
+            and _aware(updated) > _aware(enrolled_at)
         )
         if not new_booking or Action.BOOK not in protocol.actions:
             return True

@@ -65,6 +65,21 @@ def _ehr_edit(sandbox: RunningSandbox, appointment_id: str, **changes: Any) -> N
     )
 
 
+def _verified(codewords: CodewordService, action: Action, appointment_id: str | None) -> str:
+    """The front desk verifies a caller with the right word; returns the grant's token."""
+    result = codewords.verify(
+        tenant="sandbox",
+        patient_id="pat-1",
+        word=WORD,
+        action=action,
+        appointment_id=appointment_id,
+        staff=FRONT_DESK,
+    )
+    assert result.outcome is VerifyOutcome.GRANTED
+    assert result.grant is not None
+    return result.grant.token
+
+
 def _actions(quietline: Quietline, action: AuditAction) -> list[AuditEntry]:
     with get_service(Database, quietline.app).session() as session:
         return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)).all())
@@ -126,19 +141,10 @@ def test_a_change_backed_by_a_used_grant_is_not_a_bypass(
     codewords, reconciler = setup
     reconciler.run_once("sandbox")
     _, next_id, _ = APPOINTMENTS["pat-1"]
-    result = codewords.verify(
-        tenant="sandbox",
-        patient_id="pat-1",
-        word=WORD,
-        action=Action.CANCEL,
-        appointment_id=next_id,
-        staff=FRONT_DESK,
-    )
-    assert result.outcome is VerifyOutcome.GRANTED
-    assert result.grant is not None
+    token = _verified(codewords, Action.CANCEL, next_id)
     grant = codewords.claim(
         tenant="sandbox",
-        token=result.grant.token,
+        token=token,
         staff=FRONT_DESK,
         action=Action.CANCEL,
         appointment_id=next_id,
@@ -175,15 +181,7 @@ def test_a_booking_without_verification_is_caught_when_the_protocol_covers_booki
     assert reconciler.run_once("sandbox").bypasses == 1
 
     # With an open booking grant, the next booking is accounted for and the grant is spent.
-    result = codewords.verify(
-        tenant="sandbox",
-        patient_id="pat-1",
-        word=WORD,
-        action=Action.BOOK,
-        appointment_id=None,
-        staff=FRONT_DESK,
-    )
-    assert result.outcome is VerifyOutcome.GRANTED
+    _verified(codewords, Action.BOOK, None)
     store.create("Appointment", {**booking, "start": (start + timedelta(days=7)).isoformat()})
     assert reconciler.run_once("sandbox").bypasses == 0
     with get_service(Database, quietline.app).session() as session:
