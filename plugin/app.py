@@ -20,6 +20,8 @@ from . import cds
 from . import handlers
 from . import security
 from .admin import AuditAdmin
+from .audit.anchoring import Checkpointer
+from .audit.checkpoints import FileCheckpointSink
 from .audit.services import SqlAuditLog
 from .codeword import views as codeword_views
 from .codeword.alerts import Alerter
@@ -48,9 +50,11 @@ from .launch.store import SqlLaunchStore
 from .logs import configure_logging
 from .notes import views as notes_views
 from .notes.services import NotesService
+from .outbox.delivery import LaunchUserClients
 from .outbox.services import Outbox
 from .outbox.worker import OutboxWorker
 from .outbox.worker import backend_client_factory
+from .registry import get_protocol
 from .registry import get_service
 from .registry import register_service
 from .screening import views as screening_views
@@ -91,9 +95,11 @@ def start_worker(app: Flask) -> threading.Event:
     """Start the background threads of the embedded default; set the event to stop them.
 
     The outbox worker delivers EHR writes; the retention thread crypto-shreds expired records
-    hourly; the reconciliation thread looks for appointment changes made without verification.
-    In production these run as their own processes (``quietline outbox work`` and scheduled
-    ``quietline vault expire`` and ``quietline codeword reconcile``).
+    hourly; the reconciliation thread looks for appointment changes made without verification;
+    the checkpoint thread signs each audit chain's head into the anchor folder.  In production
+    these run as their own processes (``quietline outbox work`` and scheduled
+    ``quietline vault expire``, ``quietline codeword reconcile`` and
+    ``quietline audit checkpoint``).
     """
     stop = threading.Event()
     settings = get_service(Settings, app)
@@ -102,7 +108,40 @@ def start_worker(app: Flask) -> threading.Event:
         vault = get_service(VaultService, app)
         threading.Thread(target=_retention_loop, args=(vault, stop), daemon=True).start()
         get_service(Reconciler, app).start_thread(stop, settings.reconcile_interval)
+        threading.Thread(
+            target=_checkpoint_loop,
+            args=(audit_checkpointer(app), stop, settings.audit_checkpoint_interval),
+            name="quietline-audit-checkpoint",
+            daemon=True,
+        ).start()
     return stop
+
+
+def audit_checkpointer(app: Flask) -> Checkpointer:
+    """The audit :class:`Checkpointer` over the configured anchor folder."""
+    provider: KeyProvider = get_protocol(KeyProvider, app)
+    return Checkpointer(
+        get_service(Database, app),
+        provider,
+        FileCheckpointSink(get_service(Settings, app).audit_anchors),
+    )
+
+
+def _checkpoint_loop(anchor: Checkpointer, stop: threading.Event, interval: float) -> None:
+    log = logging.getLogger(__name__)
+    while not stop.is_set():
+        try:
+            for outcome in anchor.checkpoint_all():
+                if outcome.status in {"refused", "failed"}:
+                    # Tenant ids are registration names, not client details.
+                    log.warning(
+                        "audit checkpoint %s for tenant %s: run quietline audit verify",
+                        outcome.status,
+                        outcome.tenant,
+                    )
+        except Exception:  # a failed pass is retried next interval; the error is logged
+            log.exception("audit checkpoint pass failed")
+        stop.wait(interval)
 
 
 def _retention_loop(vault: VaultService, stop: threading.Event) -> None:
@@ -173,9 +212,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         lambda tenant_id: RetentionPolicy.from_mapping(tenants.by_id(tenant_id).retention),
     )
     outbox_cipher = Sealer(settings.token_key, "outbox")
-    outbox = Outbox(db, outbox_cipher)
+    outbox = Outbox(db, outbox_cipher, index_key=settings.token_key)
     worker = OutboxWorker(
-        db, outbox_cipher, backend_client_factory(tenants, keys, settings.outbox_scope), audit=audit
+        db,
+        outbox_cipher,
+        backend_client_factory(tenants, keys, settings.outbox_scope),
+        audit=audit,
+        user_clients=LaunchUserClients(launches, service),
     )
     notes = NotesService(db=db, vault=vault, outbox=outbox, audit=audit, tenants=tenants)
     reviews = ReviewService(

@@ -2,7 +2,8 @@
 """Roles, permissions and the role mapping from ``fhirUser``.
 
 Deny by default: a user gets a role only when the tenant's mapping names their ``fhirUser``
-reference or one of the codes on their PractitionerRole resources.  Permissions are
+reference, one of their role codes (from PractitionerRole resources: see
+:mod:`plugin.launch.roles`) or a value of the id_token claim the mapping names.  Permissions are
 ``"area:resource:action"`` strings, checked in one place (:func:`has_permission`).
 """
 
@@ -17,6 +18,7 @@ __all__ = [
     "ROLE_PERMISSIONS",
     "Permission",
     "Role",
+    "claim_values",
     "has_permission",
     "roles_for",
 ]
@@ -69,26 +71,52 @@ def has_permission(roles: Iterable[str], permission: Permission) -> bool:
     )
 
 
+def claim_values(mapping: Mapping[str, Any], claims: Mapping[str, Any]) -> tuple[str, ...]:
+    """The string values of the id_token claim that ``mapping["claim"]`` names, if any."""
+    name = mapping.get("claim")
+    if not isinstance(name, str) or not name:
+        return ()
+    value = claims.get(name)
+    items = value if isinstance(value, list) else [value]
+    return tuple(item for item in items if isinstance(item, str) and item)
+
+
+def _as_roles(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple):
+        return tuple(str(item) for item in value)
+    return ()
+
+
 def roles_for(
     fhir_user_reference: str | None,
     role_codes: Iterable[str],
     mapping: Mapping[str, Any],
+    claims: Mapping[str, Any] | None = None,
 ) -> tuple[str, ...]:
     """Map a user to Quietline roles.
 
     :param fhir_user_reference: ``Practitioner/123`` style reference of the user.
-    :param role_codes: ``system|code`` strings from the user's PractitionerRole resources.
-    :param mapping: the tenant's ``{"users": {ref: [roles]}, "codes": {system|code: [roles]}}``.
+    :param role_codes: ``system|code`` strings from the user's role resources.
+    :param mapping: the tenant's ``{"users": {ref: [roles]}, "codes": {system|code: [roles]},
+        "claim": name, "map": {claim value: role or [roles]}}``; every key is optional.
+    :param claims: the validated id_token claims (for ``"claim"``/``"map"``).
     """
     found: dict[str, None] = {}
     users = mapping.get("users", {})
     codes = mapping.get("codes", {})
+    values = mapping.get("map", {})
     if fhir_user_reference and isinstance(users, Mapping):
-        for role in users.get(fhir_user_reference, ()):
-            found.setdefault(str(role), None)
+        for role in _as_roles(users.get(fhir_user_reference, ())):
+            found.setdefault(role, None)
     if isinstance(codes, Mapping):
         for code in role_codes:
-            for role in codes.get(code, ()):
-                found.setdefault(str(role), None)
+            for role in _as_roles(codes.get(code, ())):
+                found.setdefault(role, None)
+    if isinstance(values, Mapping):
+        for value in claim_values(mapping, claims or {}):
+            for role in _as_roles(values.get(value, ())):
+                found.setdefault(role, None)
     valid = set(Role.__members__.values())
     return tuple(role for role in found if role in valid)

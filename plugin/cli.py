@@ -10,8 +10,11 @@ from pathlib import Path
 
 import click
 
+from .app import audit_checkpointer
 from .app import create_app
 from .app import start_worker
+from .audit.checkpoints import CheckpointError
+from .audit.checkpoints import FileCheckpointSink
 from .audit.export import export_bundle
 from .audit.services import SqlAuditLog
 from .audit.verify import verify_all
@@ -26,6 +29,7 @@ from .registry import get_protocol
 from .registry import get_service
 from .server import make_quiet_server
 from .store import Database
+from .tenants.services import BackendClient
 from .tenants.services import SqlTenantRepository
 from .tenants.services import TenantRegistration
 from .vault.services import VaultService
@@ -102,6 +106,28 @@ def tenant() -> None:
     metavar="ISS JKU",
     help="Allow CDS Hooks calls signed by this EHR issuer with keys from this JWKS URL.",
 )
+@click.option("--backend-client-id", help="The EHR's separate Backend Services client id.")
+@click.option(
+    "--backend-auth-method",
+    type=click.Choice(["private_key_jwt", "client_secret_basic"]),
+    default="private_key_jwt",
+    show_default=True,
+)
+@click.option("--backend-signing-alg", type=click.Choice(["RS384", "ES384"]), default="RS384")
+@click.option("--backend-client-secret-env", help="Environment variable holding its secret.")
+@click.option("--backend-scope", help="Its system/ scopes (default: what Quietline uses).")
+@click.option(
+    "--backend-on-launch-client/--no-backend-on-launch-client",
+    default=False,
+    show_default=True,
+    help="Without a backend client: use Backend Services with the launch client's id and keys.",
+)
+@click.option(
+    "--offline-access/--no-offline-access",
+    default=False,
+    show_default=True,
+    help="Ask for offline_access (EHRs that give refresh tokens only for it).",
+)
 def tenant_add(  # noqa: PLR0917  (one parameter per click option)
     tenant_id: str,
     name: str,
@@ -114,6 +140,13 @@ def tenant_add(  # noqa: PLR0917  (one parameter per click option)
     role_mapping: Path | None,
     scope: str,
     cds_clients: tuple[tuple[str, str], ...],
+    backend_client_id: str | None,
+    backend_auth_method: str,
+    backend_signing_alg: str,
+    backend_client_secret_env: str | None,
+    backend_scope: str | None,
+    backend_on_launch_client: bool,
+    offline_access: bool,
 ) -> None:
     """Register (or replace) an EHR."""
     import os  # noqa: PLC0415
@@ -121,6 +154,20 @@ def tenant_add(  # noqa: PLR0917  (one parameter per click option)
     secret = os.environ.get(client_secret_env) if client_secret_env else None
     mapping = json.loads(role_mapping.read_text(encoding="utf-8")) if role_mapping else {}
     app = create_app()
+    settings = get_service(Settings, app)
+    backend = (
+        BackendClient(
+            client_id=backend_client_id,
+            auth_method=backend_auth_method,
+            signing_alg=backend_signing_alg,
+            scope=backend_scope or f"{settings.outbox_scope} {settings.reconcile_scope}",
+            client_secret=(
+                os.environ.get(backend_client_secret_env) if backend_client_secret_env else None
+            ),
+        )
+        if backend_client_id
+        else None
+    )
     get_service(SqlTenantRepository, app).register(
         TenantRegistration(
             id=tenant_id,
@@ -133,14 +180,23 @@ def tenant_add(  # noqa: PLR0917  (one parameter per click option)
             role_mapping=mapping,
             client_secret=secret,
             signing_alg=signing_alg,
-            options=(
-                {"cds": {"clients": [{"iss": i, "jku": j} for i, j in cds_clients]}}
-                if cds_clients
-                else {}
-            ),
+            options=_tenant_options(cds_clients, offline_access=offline_access),
+            backend=backend,
+            backend_on_launch_client=backend_on_launch_client,
         )
     )
     click.echo(f"registered {tenant_id}")
+
+
+def _tenant_options(
+    cds_clients: tuple[tuple[str, str], ...], *, offline_access: bool
+) -> dict[str, object]:
+    options: dict[str, object] = {}
+    if cds_clients:
+        options["cds"] = {"clients": [{"iss": i, "jku": j} for i, j in cds_clients]}
+    if offline_access:
+        options["offline_access"] = True
+    return options
 
 
 @tenant.command("list")
@@ -202,14 +258,53 @@ def audit_verify(tenant: str | None) -> None:
     app = create_app()
     db = get_service(Database, app)
     provider: KeyProvider = get_protocol(KeyProvider, app)
-    reports = [verify_chain(db, provider, tenant)] if tenant else verify_all(db, provider)
+    anchors = FileCheckpointSink(get_service(Settings, app).audit_anchors)
+    try:
+        reports = (
+            [verify_chain(db, provider, tenant, anchors)]
+            if tenant
+            else verify_all(db, provider, anchors)
+        )
+    except CheckpointError as exc:
+        click.echo(exc.description)
+        raise SystemExit(1) from None
     failed = False
     for report in reports:
-        click.echo(f"{report.tenant}: {report.entries} entries, {'ok' if report.ok else 'FAILED'}")
+        click.echo(
+            f"{report.tenant}: {report.entries} entries, {report.checkpoints} checkpoints, "
+            f"{'ok' if report.ok else 'FAILED'}"
+        )
         for problem in report.problems:
             failed = True
             click.echo(f"  seq {problem.seq}: {problem.kind}: {problem.message}")
     if failed:
+        raise SystemExit(1)
+
+
+@audit.command("checkpoint")
+@click.option("--tenant")
+def audit_checkpoint(tenant: str | None) -> None:
+    """Sign each chain's head into the anchor folder (run it on a schedule)."""
+    checkpointer = audit_checkpointer(create_app())
+    try:
+        outcomes = [checkpointer.outcome(tenant)] if tenant else checkpointer.checkpoint_all()
+    except CheckpointError as exc:
+        click.echo(exc.description)
+        raise SystemExit(1) from None
+    for outcome in outcomes:
+        if outcome.checkpoint is not None:
+            cp = outcome.checkpoint
+            click.echo(f"{outcome.tenant}: checkpoint {cp.n} at seq {cp.seq}")
+        elif outcome.status == "unchanged":
+            click.echo(f"{outcome.tenant}: unchanged since the last checkpoint")
+        elif outcome.status == "refused":
+            click.echo(
+                f"{outcome.tenant}: no checkpoint written: the chain does not match its last "
+                "checkpoint; run quietline audit verify"
+            )
+        else:
+            click.echo(f"{outcome.tenant}: no checkpoint written: another writer kept appending")
+    if any(outcome.status in {"refused", "failed"} for outcome in outcomes):
         raise SystemExit(1)
 
 

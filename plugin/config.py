@@ -41,6 +41,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number.") from exc
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise ConfigurationError(f"{name} must be a positive number of seconds.")
+    return value
+
+
 def _read_or_create_secret(path: Path, *, create: bool, size: int = 32) -> bytes:
     if path.exists():
         value = _decode(path.read_text(encoding="ascii").strip(), path.name)
@@ -95,6 +108,15 @@ class Settings:
     reconcile_interval: float = 60.0
     """Seconds between bypass-detection passes when the worker runs as a thread."""
     reconcile_scope: str = "system/Appointment.rs"
+    audit_anchor_path: Path | None = None
+    """Folder of the audit checkpoint files (default ``<instance>/audit-anchors``)."""
+    audit_checkpoint_interval: float = 300.0
+    """Seconds between audit checkpoints when the worker runs as a thread."""
+
+    @property
+    def audit_anchors(self) -> Path:
+        """The folder audit checkpoints are appended to (a write-once volume in production)."""
+        return self.audit_anchor_path or self.instance_path / "audit-anchors"
 
     @property
     def redirect_uri(self) -> str:
@@ -157,6 +179,10 @@ class Settings:
             or "system/DocumentReference.c system/Provenance.c system/Communication.c",
             reconcile_interval=float(env.get("PLUGIN_RECONCILE_INTERVAL") or 60.0),
             reconcile_scope=env.get("PLUGIN_RECONCILE_SCOPE") or "system/Appointment.rs",
+            audit_anchor_path=Path(
+                env.get("PLUGIN_AUDIT_ANCHOR_PATH") or instance / "audit-anchors"
+            ).resolve(),
+            audit_checkpoint_interval=_seconds(env, "PLUGIN_AUDIT_CHECKPOINT_INTERVAL", 300.0),
             instance_path=instance,
             database_url=database_url,
             public_url=public_url.rstrip("/"),

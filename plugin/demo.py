@@ -4,7 +4,8 @@
 The sandbox runs as its own process (``python -m smart_launch.sandbox``); Quietline's code
 talks to it only over HTTP, exactly as it would to a production EHR.  The sandbox's scheduling
 page calls Quietline's CDS service (``--cds``), and the tenant allows the sandbox as a CDS
-client.
+client.  Writes queued during a launch go out with the clinician's token; later ones with the
+separately registered backend client ``quietline-backend``.
 """
 
 from __future__ import annotations
@@ -26,10 +27,20 @@ from .config import Settings
 from .launch.scopes import DEFAULT_SCOPE
 from .registry import get_service
 from .server import ServerThread
+from .tenants.services import BackendClient
 from .tenants.services import SqlTenantRepository
 from .tenants.services import TenantRegistration
 
-__all__ = ["DEMO_ROLE_MAPPING", "cds_client_options", "run_demo", "sandbox_clients", "wait_for"]
+__all__ = [
+    "DEMO_BACKEND_CLIENT",
+    "DEMO_ROLE_MAPPING",
+    "cds_client_options",
+    "run_demo",
+    "sandbox_clients",
+    "wait_for",
+]
+
+DEMO_BACKEND_CLIENT = "quietline-backend"
 
 DEMO_ROLE_MAPPING = {
     "codes": {
@@ -41,7 +52,8 @@ DEMO_ROLE_MAPPING = {
 
 
 def sandbox_clients(settings: Settings) -> list[dict[str, object]]:
-    """The sandbox's registration of Quietline (private_key_jwt via Quietline's JWKS URL)."""
+    """The sandbox's registrations of Quietline (private_key_jwt via Quietline's JWKS URL): the
+    launch client first, then the separate backend client (``system/`` scopes only)."""
     return [
         {
             "client_id": "quietline",
@@ -53,7 +65,14 @@ def sandbox_clients(settings: Settings) -> list[dict[str, object]]:
                 f"{DEFAULT_SCOPE} launch/patient {settings.outbox_scope} {settings.reconcile_scope}"
             ),
             "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
-        }
+        },
+        {
+            "client_id": DEMO_BACKEND_CLIENT,
+            "auth_method": "private_key_jwt",
+            "jwks_uri": settings.jwks_url,
+            "scope": f"{settings.outbox_scope} {settings.reconcile_scope}",
+            "grant_types": ["client_credentials"],
+        },
     ]
 
 
@@ -112,6 +131,12 @@ def run_demo(data_dir: Path, *, ehr_port: int, app_port: int) -> None:
             frame_origins=(ehr_root,),
             role_mapping=DEMO_ROLE_MAPPING,
             options=cds_client_options(ehr_root),
+            backend=BackendClient(
+                client_id=DEMO_BACKEND_CLIENT,
+                auth_method="private_key_jwt",
+                scope=f"{settings.outbox_scope} {settings.reconcile_scope}",
+            ),
+            backend_on_launch_client=False,
         )
     )
     # SIGTERM (from a supervisor or `kill`) stops both, like Ctrl-C does.

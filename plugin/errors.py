@@ -6,6 +6,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigurationError",
     "Forbidden",
+    "InvalidInput",
     "PluginError",
     "SessionExpired",
 ]
@@ -47,3 +48,11 @@ class Forbidden(PluginError):
     error = "forbidden"
     description = "Your role does not allow this."
     status_code = 403
+
+
+class InvalidInput(PluginError):
+    """The request's own data could not be decoded (too deeply nested, not valid text)."""
+
+    error = "invalid_input"
+    description = "Quietline could not read this request. Nothing was saved."
+    status_code = 400

@@ -31,8 +31,8 @@ def csrf_token(secret: bytes, binding: str, purpose: str) -> str:
 
 def verify_csrf(secret: bytes, binding: str | None, purpose: str, token: str | None) -> None:
     """:raises CsrfError: when the token is missing or does not match."""
-    if not binding or not token:
-        raise CsrfError
+    if not binding or not token or not token.isascii():
+        raise CsrfError  # compare_digest refuses non-ASCII str with a TypeError
     if not hmac.compare_digest(csrf_token(secret, binding, purpose), token):
         raise CsrfError
 

@@ -1,6 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """SMART Backend Services: ``client_credentials`` tokens with a ``private_key_jwt`` assertion.
 
+An EHR that registers the backend client with a client secret instead is served too: the
+request then authenticates with HTTP Basic (RFC 6749 section 2.3.1) and carries no assertion.
+SMART lists only asymmetric authentication for Backend Services, so this is for EHRs that ask
+for it.
+
 SMART App Launch 2.2, "Backend Services":
 https://hl7.org/fhir/smart-app-launch/STU2.2/backend-services.html
 
@@ -23,6 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from base64 import b64encode
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -45,6 +51,7 @@ __all__ = [
     "EXPIRY_MARGIN",
     "BackendServicesClient",
     "BackendToken",
+    "TokenEndpointUnavailable",
     "parse_token_response",
     "system_scopes",
 ]
@@ -54,8 +61,16 @@ DEFAULT_EXPIRES_IN = 300
 EXPIRY_MARGIN = 30
 """A cached token is replaced this many seconds before it expires."""
 _MAX_ERROR_TEXT = 300
+_BUSY_STATUSES = frozenset({429, 502, 503, 504})
 
 log = logging.getLogger(__name__)
+
+
+class TokenEndpointUnavailable(TokenRequestError):
+    """The token endpoint is overloaded or down (429, 502, 503, 504): worth asking again."""
+
+    error = "token_endpoint_unavailable"
+    description = "The EHR's token endpoint is not answering right now."
 
 
 @dataclass(frozen=True)
@@ -147,7 +162,8 @@ def parse_token_response(
     return BackendToken(token, token_type, lifetime, started + lifetime, granted, assumed)
 
 
-def _refusal(response: requests.Response, assertion: str) -> TokenRequestError:
+def _refusal(response: requests.Response, *hidden: str) -> TokenRequestError:
+    """The error for a non-200 answer; the ``hidden`` credentials are redacted from it."""
     try:
         body: Any = response.json()
     except ValueError:
@@ -156,7 +172,13 @@ def _refusal(response: requests.Response, assertion: str) -> TokenRequestError:
     if isinstance(body, dict):
         parts = [body.get("error"), body.get("error_description")]
         said = ": ".join(p for p in parts if isinstance(p, str) and p)
-    said = said.replace(assertion, "[redacted]")[:_MAX_ERROR_TEXT]  # redact, then shorten
+    for secret in hidden:
+        said = said.replace(secret, "[redacted]")
+    said = said[:_MAX_ERROR_TEXT]  # redact, then shorten
+    if response.status_code in _BUSY_STATUSES:
+        return TokenEndpointUnavailable(
+            f"The EHR's token endpoint is unavailable (HTTP {response.status_code})."
+        )
     text = f"The EHR refused to issue an access token (HTTP {response.status_code})"
     return TokenRequestError(f"{text}: {said}." if said else f"{text}.")
 
@@ -167,30 +189,41 @@ class BackendServicesClient:
     :param fhir_base: the FHIR base whose ``.well-known/smart-configuration`` names the
         token endpoint.
     :param client_id: the client id registered with the EHR.
-    :param keys: the app's signing keys.
+    :param keys: the app's signing keys (``None`` with ``client_secret``).
     :param scope: space-separated ``system/`` scopes.
     :param alg: ``RS384`` or ``ES384`` for the client assertion.
     :param session: a session from :func:`smart_launch.http.make_session`; one is made if None.
     :param token_endpoint: skips discovery when given.
+    :param client_secret: authenticate with HTTP Basic and this secret instead of an assertion.
     :raises ScopeError: when ``scope`` holds anything but ``system/`` scopes (no request is made).
-    :raises ClientAuthError: when ``alg`` is unsupported or ``keys`` lacks its key.
+    :raises ClientAuthError: when ``alg`` is unsupported, ``keys`` lacks its key, or there are
+        neither keys nor a secret.
     """
 
     def __init__(
         self,
         fhir_base: str,
         client_id: str,
-        keys: ClientKeys,
+        keys: ClientKeys | None,
         scope: str,
         *,
         alg: str = "RS384",
         session: requests.Session | None = None,
         token_endpoint: str | None = None,
+        client_secret: str | None = None,
     ) -> None:
         self.scopes = system_scopes(scope)
-        if alg not in SUPPORTED_ALGS:
-            raise ClientAuthError(f"Unsupported client assertion algorithm {alg}.")
-        keys.key(alg)
+        if client_secret is None:
+            if keys is None:
+                raise ClientAuthError("A backend client needs signing keys or a client secret.")
+            if alg not in SUPPORTED_ALGS:
+                raise ClientAuthError(f"Unsupported client assertion algorithm {alg}.")
+            keys.key(alg)
+        self._basic: tuple[str, str] | None = (
+            None
+            if client_secret is None
+            else (client_secret, b64encode(f"{client_id}:{client_secret}".encode()).decode())
+        )
         self.fhir_base = fhir_base.rstrip("/")
         self.client_id = client_id
         self.alg = alg
@@ -213,7 +246,7 @@ class BackendServicesClient:
             return self._token_endpoint
         config = self._configs.get(self.fhir_base, purpose="backend")
         algs = config.get("token_endpoint_auth_signing_alg_values_supported")
-        if isinstance(algs, list) and self.alg not in algs:
+        if self._basic is None and isinstance(algs, list) and self.alg not in algs:
             raise ClientAuthError(f"The EHR does not accept {self.alg} client assertions.")
         return config.token_endpoint
 
@@ -251,24 +284,29 @@ class BackendServicesClient:
 
     def _request_token(self) -> BackendToken:
         endpoint = self.token_endpoint
-        assertion = client_assertion(
-            self._keys, client_id=self.client_id, token_endpoint=endpoint, alg=self.alg
-        )
-        form = {
-            "grant_type": "client_credentials",
-            "scope": " ".join(self.scopes),
-            "client_assertion_type": CLIENT_ASSERTION_TYPE,
-            "client_assertion": assertion,
-        }
+        form = {"grant_type": "client_credentials", "scope": " ".join(self.scopes)}
+        headers = {"Accept": "application/json"}
+        hidden: tuple[str, ...]
+        if self._basic is not None:
+            headers["Authorization"] = "Basic " + self._basic[1]
+            hidden = self._basic
+        else:
+            assert self._keys is not None  # checked in __init__
+            assertion = client_assertion(
+                self._keys, client_id=self.client_id, token_endpoint=endpoint, alg=self.alg
+            )
+            form["client_assertion_type"] = CLIENT_ASSERTION_TYPE
+            form["client_assertion"] = assertion
+            hidden = (assertion,)
         started = time.monotonic()
         try:
             response = self._session.post(
-                endpoint, data=form, headers={"Accept": "application/json"}, allow_redirects=False
+                endpoint, data=form, headers=headers, allow_redirects=False
             )
         except requests.RequestException as exc:
             raise UpstreamUnavailable from exc
         if response.status_code != 200:
-            raise _refusal(response, assertion)
+            raise _refusal(response, *hidden)
         try:
             data = response.json()
         except ValueError:

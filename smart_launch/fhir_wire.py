@@ -36,8 +36,8 @@ __all__ = [
 ]
 
 FHIR_JSON = "application/fhir+json"
-_TYPE_RE = re.compile(r"^[A-Z][A-Za-z]+$")
-_ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_TYPE_RE = re.compile(r"[A-Z][A-Za-z]+")
+_ID_RE = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _MAX_DIAGNOSTICS = 400
 _ERRORS: dict[int, type[FhirError]] = {
     400: FhirValidationError,
@@ -54,12 +54,12 @@ _ERRORS: dict[int, type[FhirError]] = {
 
 def valid_type(resource_type: str) -> bool:
     """True for a syntactically valid resource type name."""
-    return bool(_TYPE_RE.match(resource_type))
+    return bool(_TYPE_RE.fullmatch(resource_type))
 
 
 def valid_id(resource_id: str) -> bool:
     """True for a syntactically valid logical id."""
-    return bool(_ID_RE.match(resource_id))
+    return bool(_ID_RE.fullmatch(resource_id))
 
 
 def etag_version(etag: str | None) -> str | None:
@@ -119,7 +119,11 @@ def parse_reference(reference: str, base_url: str) -> tuple[str, str] | None:
     segments = [segment for segment in path.split("/") if segment]
     if len(segments) == 4 and segments[2] == "_history":
         segments = segments[:2]
-    if len(segments) != 2 or not _TYPE_RE.match(segments[0]) or not _ID_RE.match(segments[1]):
+    if (
+        len(segments) != 2
+        or not _TYPE_RE.fullmatch(segments[0])
+        or not _ID_RE.fullmatch(segments[1])
+    ):
         return None
     return segments[0], segments[1]
 
@@ -132,7 +136,7 @@ def parse_resource(data: object, expected_type: str | None = None) -> Resource:
     :raises FhirValidationError: when ``data`` is not a valid resource of ``expected_type``.
     """
     resource_type = data.get("resourceType") if isinstance(data, dict) else None
-    if not isinstance(resource_type, str) or not _TYPE_RE.match(resource_type):
+    if not isinstance(resource_type, str) or not _TYPE_RE.fullmatch(resource_type):
         raise FhirValidationError("The EHR answered with JSON that is not a FHIR resource.")
     if expected_type is not None and resource_type != expected_type:
         raise FhirValidationError(

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 from urllib.parse import urljoin
 
@@ -47,6 +49,8 @@ class IdentityClaims:
 
     subject: str
     fhir_user: str | None
+    claims: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Every validated claim (for a tenant's claim-based role mapping); never log or render."""
 
 
 class JwksCache:
@@ -142,7 +146,11 @@ def validate_id_token(
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise IdTokenError("The identity token names no user; sign-in refused.")
-    return IdentityClaims(subject=subject, fhir_user=_fhir_user(claims.get("fhirUser"), fhir_base))
+    return IdentityClaims(
+        subject=subject,
+        fhir_user=_fhir_user(claims.get("fhirUser"), fhir_base),
+        claims=dict(claims),
+    )
 
 
 def _fhir_user(value: object, fhir_base: str) -> str | None:

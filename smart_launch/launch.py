@@ -103,6 +103,8 @@ class PendingAuthorization:
     launch_type: str
     binding: str = field(repr=False)
     expires_at: float
+    return_to: str | None = None
+    """An app-relative path to open after the sign-in (a relaunch), never an absolute URL."""
 
 
 class LaunchStateStore(Protocol):
@@ -111,8 +113,15 @@ class LaunchStateStore(Protocol):
     def save(self, state: str, pending: PendingAuthorization) -> None:
         """Store ``pending`` under ``state``."""
 
-    def consume(self, state: str) -> PendingAuthorization | None:
-        """Atomically remove and return the record; ``None`` when unknown or already used."""
+    def consume(self, state: str, binding: str) -> PendingAuthorization | None:
+        """Atomically remove and return the record if ``binding`` started it.
+
+        ``None`` when unknown, already used or started by another browser; in the last case the
+        record stays usable by its own browser (compare-and-delete).
+        """
+
+    def is_pending(self, state: str) -> bool:
+        """Whether a record for ``state`` exists and has not expired; changes nothing."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,7 @@ class LaunchResult:
     tokens: TokenResponse = field(repr=False)
     identity: IdentityClaims | None
     missing_scopes: tuple[str, ...]
+    return_to: str | None = None
 
 
 class SmartLaunchClient:
@@ -141,10 +151,18 @@ class SmartLaunchClient:
         self.states = states
         self.state_ttl = state_ttl
 
-    def begin(self, registration: AppRegistration, *, launch: str | None, binding: str) -> str:
+    def begin(
+        self,
+        registration: AppRegistration,
+        *,
+        launch: str | None,
+        binding: str,
+        return_to: str | None = None,
+    ) -> str:
         """Return the authorize URL for an EHR launch (``launch`` given) or a standalone one.
 
         The caller has already matched ``iss`` to ``registration`` (the allow-list).
+        ``return_to`` (an app-relative path the caller has checked) comes back in the result.
 
         :raises DiscoveryError: when discovery fails or the EHR lacks S256 / offers ``plain``.
         """
@@ -178,6 +196,7 @@ class SmartLaunchClient:
                 launch_type="standalone" if launch is None else "ehr",
                 binding=binding,
                 expires_at=time.time() + self.state_ttl,
+                return_to=return_to,
             ),
         )
         return str(url)
@@ -236,18 +255,25 @@ class SmartLaunchClient:
             tokens=tokens,
             identity=identity,
             missing_scopes=tokens.scope.missing_from(requested),
+            return_to=pending.return_to,
         )
 
     def _consume(self, state: str | None, binding: str) -> PendingAuthorization:
         if not state:
             raise StateError("The sign-in answer carried no state; it was refused.")
-        pending = self.states.consume(state)
+        pending = self.states.consume(state, binding)
         if pending is None:
+            if self.states.is_pending(state):
+                # Compare-and-delete left the state in place: its own browser can still finish.
+                raise StateError(
+                    "This sign-in was started in another browser or window; it was refused here. "
+                    "Finish it where it started, or open Quietline again from the EHR."
+                )
             raise StateError("This sign-in answer was already used or is unknown; it was refused.")
-        if pending.expires_at < time.time():
-            raise StateError("This sign-in took too long and expired. Please launch again.")
         if not hmac.compare_digest(pending.binding.encode(), binding.encode()):
             raise StateError("This sign-in was started in another browser; it was refused.")
+        if pending.expires_at < time.time():
+            raise StateError("This sign-in took too long and expired. Please launch again.")
         return pending
 
     def _identity(

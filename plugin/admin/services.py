@@ -20,6 +20,7 @@ from sqlalchemy import select
 from ..audit.interfaces import AuditAction
 from ..audit.interfaces import AuditEvent
 from ..audit.interfaces import AuditSink
+from ..audit.interfaces import CheckpointSink
 from ..audit.models import AuditEntry
 from ..audit.services import OUTCOMES
 from ..audit.verify import VerifyReport
@@ -144,10 +145,21 @@ def _row(entry: AuditEntry) -> EntryRow:
 class AuditAdmin:
     """Reads the audit log for the admin page and runs the chain check."""
 
-    def __init__(self, db: Database, sink: AuditSink, provider: KeyProvider) -> None:
+    def __init__(
+        self,
+        db: Database,
+        sink: AuditSink,
+        provider: KeyProvider,
+        anchors: CheckpointSink | None = None,
+    ) -> None:
         self._db = db
         self._sink = sink
         self._provider = provider
+        self.anchors = anchors
+
+    def anchored(self, anchors: CheckpointSink) -> AuditAdmin:
+        """The same service, holding the chain against the checkpoints in ``anchors``."""
+        return AuditAdmin(self._db, self._sink, self._provider, anchors)
 
     def page(self, tenant: str, filters: AuditFilters, page: int) -> AuditPage:
         """Entries newest first, :data:`PAGE_SIZE` per page; ``page`` is clamped to the range."""
@@ -170,8 +182,12 @@ class AuditAdmin:
 
     def verify(self, tenant: str, actor: str) -> VerifyReport:
         """Verify ``tenant``'s chain, then record the check (outcome ``failure`` on problems)."""
-        report = verify_chain(self._db, self._provider, tenant)
-        detail: dict[str, Any] = {"entries": report.entries, "problems": len(report.problems)}
+        report = verify_chain(self._db, self._provider, tenant, self.anchors)
+        detail: dict[str, Any] = {
+            "entries": report.entries,
+            "checkpoints": report.checkpoints,
+            "problems": len(report.problems),
+        }
         self._sink.record(
             AuditEvent(
                 tenant=tenant,

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-__all__ = ["AuditAction", "AuditEvent", "AuditOutcome", "AuditSink"]
+__all__ = ["AuditAction", "AuditEvent", "AuditOutcome", "AuditSink", "Checkpoint", "CheckpointSink"]
 
 
 class AuditAction(StrEnum):
@@ -73,3 +73,41 @@ class AuditSink(Protocol):
 
     def record(self, event: AuditEvent, *, session: Session | None = None) -> None:
         """Append ``event``; with ``session`` it commits with the caller's transaction."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed statement of where a tenant's chain stood, kept outside the database.
+
+    ``n`` numbers a tenant's checkpoints from 1; ``seq`` and ``mac`` are the head entry's
+    sequence number and MAC when the checkpoint was taken, ``entries`` the number of entries,
+    ``at`` the time (canonical UTC).  ``prev`` is the signature of checkpoint ``n - 1`` (64
+    zeros for the first), so the checkpoints form a chain of their own, and ``sig`` is the hex
+    HMAC-SHA256 over all the other fields under a key only the key provider can derive.
+    """
+
+    tenant: str
+    n: int
+    seq: int
+    mac: str
+    entries: int
+    at: str
+    prev: str
+    sig: str
+
+
+class CheckpointSink(Protocol):
+    """Write-once storage for checkpoints, outside the database the chain lives in."""
+
+    def append(self, checkpoint: Checkpoint) -> None:
+        """Append ``checkpoint`` after the tenant's last one.
+
+        :raises CheckpointConflict: when the last stored checkpoint is not ``n - 1`` with
+            signature ``prev`` (another writer appended first); nothing is written.
+        """
+
+    def read(self, tenant: str) -> list[Checkpoint | None]:
+        """Every stored checkpoint of ``tenant`` in write order; ``None`` for an unreadable one."""
+
+    def tenants(self) -> list[str]:
+        """Every tenant with stored checkpoints, sorted."""

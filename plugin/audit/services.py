@@ -114,10 +114,14 @@ class ChainKeys:
     """Per-tenant HMAC objects keyed with ``K_tenant``, cached in memory.
 
     :meth:`mac` copies the cached object, so the key schedule is computed once per tenant.
+
+    :param label: the provider key the per-tenant keys derive from; the chain uses
+        :data:`AUDIT_KEY_LABEL`, checkpoint signatures their own label.
     """
 
-    def __init__(self, provider: KeyProvider) -> None:
+    def __init__(self, provider: KeyProvider, label: str = AUDIT_KEY_LABEL) -> None:
         self._provider = provider
+        self._label = label
         self._bases: dict[str, hmac.HMAC] = {}
         self._lock = threading.Lock()
 
@@ -130,7 +134,7 @@ class ChainKeys:
             found = self._bases.get(tenant)
             if found is None:
                 self._ensure_key()
-                key = self._provider.derive(AUDIT_KEY_LABEL, tenant.encode())
+                key = self._provider.derive(self._label, tenant.encode())
                 found = hmac.new(key, digestmod=hashlib.sha256)
                 self._bases[tenant] = found
             return found
@@ -143,13 +147,13 @@ class ChainKeys:
         return h.digest()
 
     def _ensure_key(self) -> None:
-        if self._provider.has_key(AUDIT_KEY_LABEL):
+        if self._provider.has_key(self._label):
             return
         try:
-            self._provider.create_key(AUDIT_KEY_LABEL, "hmac")
+            self._provider.create_key(self._label, "hmac")
         except KeyProviderError:
             # Another process created it first; anything else leaves the label missing.
-            if not self._provider.has_key(AUDIT_KEY_LABEL):
+            if not self._provider.has_key(self._label):
                 raise
 
 

@@ -7,6 +7,10 @@ trying the other set-aside rows as its true predecessor: a row that links elsewh
 *reordered* (or *renumbered* after an insertion), a row that others link around was *inserted*,
 and a row that links nowhere was *modified*.  Gaps in ``seq`` are *deleted* entries, and the
 head row must name the last entry.  Memory stays flat however long the chain is.
+
+Given a :class:`~plugin.audit.interfaces.CheckpointSink`, the chain is also held against the
+signed checkpoints kept outside the database (:mod:`plugin.audit.anchoring`): that is what
+reveals a tail cut off together with the head, or a chain deleted altogether.
 """
 
 from __future__ import annotations
@@ -16,16 +20,22 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
-from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy import union
 
 from ..crypto.interfaces import KeyProvider
 from ..store import Database
+from .anchoring import check_checkpoints
+from .anchoring import compare_with_chain
+from .anchoring import entry_macs
+from .interfaces import Checkpoint
+from .interfaces import CheckpointSink
 from .models import AuditEntry
 from .models import AuditHead
+from .report import Problem
+from .report import ProblemKind
+from .report import VerifyReport
 from .services import ZERO_MAC
 from .services import ChainKeys
 from .services import Fields
@@ -38,50 +48,6 @@ __all__ = ["MAX_DIAGNOSED", "Problem", "ProblemKind", "VerifyReport", "verify_al
 
 MAX_DIAGNOSED = 200
 _ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
-
-
-class ProblemKind(StrEnum):
-    MODIFIED = "modified"
-    DELETED = "deleted"
-    INSERTED = "inserted"
-    REORDERED = "reordered"
-    RENUMBERED = "renumbered"
-    UNVERIFIABLE = "unverifiable"
-    HEAD = "head"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One finding; ``seq`` is where it shows in the stored order."""
-
-    seq: int
-    kind: ProblemKind
-    message: str
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """The outcome of :func:`verify_chain`; ``ok`` when there is no problem."""
-
-    tenant: str
-    entries: int
-    head_seq: int | None
-    problems: tuple[Problem, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "tenant": self.tenant,
-            "ok": self.ok,
-            "entries": self.entries,
-            "head_seq": self.head_seq,
-            "problems": [
-                {"seq": p.seq, "kind": p.kind.value, "message": p.message} for p in self.problems
-            ],
-        }
 
 
 @dataclass
@@ -108,29 +74,43 @@ class _Scan:
     run: list[int] | None = None  # [first seq, last seq, delta] of renumbered rows
 
 
-def verify_chain(db: Database, provider: KeyProvider, tenant: str) -> VerifyReport:
+def verify_chain(
+    db: Database, provider: KeyProvider, tenant: str, anchors: CheckpointSink | None = None
+) -> VerifyReport:
     """Verify ``tenant``'s chain in one streaming pass over a consistent snapshot.
 
-    :raises KeyProviderError: when the chain key cannot be derived.
+    :param anchors: where the signed checkpoints are kept; without it the chain is checked on
+        its own, which cannot reveal a truncated tail with a rolled-back head or a wipe.
+    :raises KeyProviderError: when the chain or checkpoint key cannot be derived.
     """
     base = ChainKeys(provider).base(tenant)
+    # Read the checkpoints before the snapshot: each then names entries the snapshot holds.
+    stored: list[Checkpoint | None] = [] if anchors is None else anchors.read(tenant)
+    genuine, anchor_problems = check_checkpoints(stored, provider, tenant)
     with chain_snapshot(db) as conn:
         head = conn.execute(
             select(AuditHead.seq, AuditHead.mac).where(AuditHead.tenant_id == tenant)
         ).one_or_none()
         head_seq = None if head is None else int(head[0])
         scan = _walk(chain_rows(conn, tenant), base)
+        macs = entry_macs(conn, tenant, (cp.seq for cp in genuine if cp.seq <= scan.last_seq))
     _diagnose(scan, base, head_seq)
     _check_head(scan, head_seq, None if head is None else str(head[1]))
-    return VerifyReport(tenant, scan.entries, head_seq, tuple(scan.problems))
+    anchor_problems += compare_with_chain(genuine, scan.entries, head_seq, scan.last_seq, macs)
+    problems = sorted([*scan.problems, *anchor_problems], key=lambda p: p.seq)
+    return VerifyReport(tenant, scan.entries, head_seq, tuple(problems), len(stored))
 
 
-def verify_all(db: Database, provider: KeyProvider) -> list[VerifyReport]:
-    """:func:`verify_chain` for every tenant that has entries or a head, by tenant id."""
+def verify_all(
+    db: Database, provider: KeyProvider, anchors: CheckpointSink | None = None
+) -> list[VerifyReport]:
+    """:func:`verify_chain` for every tenant that has entries, a head or checkpoints."""
     tenants = union(select(AuditHead.tenant_id), select(AuditEntry.tenant_id).distinct())
     with db.engine.connect() as conn:
-        names = sorted(str(name) for name in conn.execute(tenants).scalars())
-    return [verify_chain(db, provider, name) for name in names]
+        names = {str(name) for name in conn.execute(tenants).scalars()}
+    if anchors is not None:
+        names.update(anchors.tenants())
+    return [verify_chain(db, provider, name, anchors) for name in sorted(names)]
 
 
 def _walk(rows: Iterator[Row], base: hmac.HMAC) -> _Scan:

@@ -9,12 +9,15 @@ CDS Hooks 2.0 "HTTP Request" (https://cds-hooks.hl7.org/2.0/#http-request): ``ho
 Appointments.  Prefetch: "a key with a null value means no data"; a missing key means "not
 fetched".
 
+``context.userId`` is not refused when missing or malformed: only staff are shown a card, so
+anything that is not a Practitioner or PractitionerRole reference is answered as for a client
+without a word, which tells a patient or proxy nothing.
+
 Error messages name the field that is wrong, never the value sent (it may be a patient's data).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -33,7 +36,6 @@ __all__ = [
     "AppointmentBook",
     "Feedback",
     "FhirAccess",
-    "load_json",
     "parse_appointment_book",
     "parse_feedback",
     "parse_patient",
@@ -41,7 +43,8 @@ __all__ = [
 
 HOOK = "appointment-book"
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-_USER = re.compile(r"(Practitioner|PractitionerRole|Patient|RelatedPerson)/[A-Za-z0-9\-.]{1,64}")
+STAFF = re.compile(r"(Practitioner|PractitionerRole)/[A-Za-z0-9\-.]{1,64}")
+"""A ``context.userId`` naming a member of staff: only they are shown the card."""
 OUTCOMES = frozenset({"accepted", "overridden"})
 MAX_FEEDBACK = 50
 
@@ -58,13 +61,16 @@ class FhirAccess:
 class AppointmentBook:
     """One parsed ``appointment-book`` call.
 
+    :param staff: ``context.userId`` when it names a Practitioner or PractitionerRole;
+        ``None`` for anyone else (a patient or proxy booking online, a kiosk) and for a
+        missing or malformed userId, who all get the answer an unprotected client gets.
     :param prefetched: the request had a ``prefetch.patient`` key (its value may be null).
     :param patient: the prefetched Patient as JSON; ``None`` with ``prefetched`` means the
         EHR has no such patient.
     """
 
     hook_instance: str
-    user_id: str
+    staff: str | None
     patient_id: str
     appointment_ids: tuple[str, ...]
     prefetched: bool
@@ -77,24 +83,6 @@ class Feedback:
     card: str
     outcome: str
     at: datetime
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(name)
-
-
-def load_json(data: bytes) -> dict[str, Any]:
-    """The request body as a JSON object (``NaN`` and ``Infinity`` refused).
-
-    :raises InvalidRequest: for anything else.
-    """
-    try:
-        body = json.loads(data, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequest("The request body is not JSON.") from exc
-    if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object.")
-    return body
 
 
 def _string(container: dict[str, Any], name: str, where: str) -> str:
@@ -181,9 +169,8 @@ def parse_appointment_book(body: dict[str, Any]) -> AppointmentBook:
     context = _object(body, "context")
     if context is None:
         raise InvalidRequest("context is required.")
-    user_id = _string(context, "userId", "context.")
-    if not _USER.fullmatch(user_id):
-        raise InvalidRequest("context.userId must be a reference such as Practitioner/123.")
+    user = context.get("userId")
+    staff = user if isinstance(user, str) and STAFF.fullmatch(user) else None
     patient_id = _string(context, "patientId", "context.")
     if not FHIR_ID.fullmatch(patient_id):
         raise InvalidRequest("context.patientId must be a FHIR id.")
@@ -198,7 +185,7 @@ def parse_appointment_book(body: dict[str, Any]) -> AppointmentBook:
         patient = parse_patient(patient, "prefetch.patient")
     return AppointmentBook(
         hook_instance=instance,
-        user_id=user_id,
+        staff=staff,
         patient_id=patient_id,
         appointment_ids=appointment_ids,
         prefetched=prefetched,

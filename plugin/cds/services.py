@@ -25,13 +25,13 @@ from ..codeword.protected import SqlProtectedClients
 from ..crypto.pseudonyms import Pseudonymizer
 from ..store import Database
 from ..tenants.services import SqlTenantRepository
+from .body import load_json
 from .cards import CardIds
 from .cards import verification_card
 from .errors import InvalidRequest
 from .errors import PrefetchUnavailable
 from .hook import HOOK
 from .hook import AppointmentBook
-from .hook import load_json
 from .hook import parse_appointment_book
 from .hook import parse_feedback
 from .jwt import CdsCaller
@@ -157,6 +157,11 @@ class CdsService:
     def appointment_book(self, authorization: str | None, body: bytes) -> dict[str, Any]:
         """The cards for one ``appointment-book`` call.
 
+        Only staff (:attr:`AppointmentBook.staff`) can be shown the card.  For anyone else the
+        protected-client lookup is not made at all, so what they get (status, body, the FHIR
+        read when there is no prefetch) is what an unprotected client gets, whoever the
+        patient is.
+
         :raises InvalidToken: (401) for a refused JWT.
         :raises InvalidRequest: (400) for a malformed body.
         :raises PrefetchUnavailable: (412) when the patient is neither prefetched nor readable.
@@ -186,7 +191,8 @@ class CdsService:
             if not consumed:
                 self._seen.remember(session, caller)
             if (
-                ids
+                call.staff is not None
+                and ids
                 and action is not None
                 and self._protected.any_protected(caller.tenant, ids, session=session)
             ):
@@ -238,6 +244,4 @@ class CdsService:
 
 def _actor(call: AppointmentBook, caller: CdsCaller) -> str:
     """Staff by their FHIR reference; anyone else (a patient booking online) as the EHR."""
-    if call.user_id.startswith(("Practitioner/", "PractitionerRole/")):
-        return call.user_id
-    return f"cds:{caller.iss}"
+    return call.staff or f"cds:{caller.iss}"

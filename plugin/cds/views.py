@@ -11,9 +11,13 @@ from typing import Any
 
 from flask import Blueprint
 from flask import Response
+from flask import current_app
 from flask import request
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..handlers import is_input_error
+from ..handlers import where
 from ..registry import get_service
 from .errors import CdsError
 from .errors import InvalidRequest
@@ -37,9 +41,18 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
 
 
 def _body() -> bytes:
+    """The raw body, refused before any parsing when it is not JSON-typed or too large.
+
+    Werkzeug refuses a body over ``MAX_CONTENT_LENGTH`` as it reads it; the length is checked
+    again here so that nothing over the limit reaches the parser, whichever server delivered it.
+    """
     if request.mimetype != "application/json":
         raise InvalidRequest("Send the request body as application/json.")
-    return request.get_data(cache=False)
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    data = request.get_data(cache=False)
+    if limit is not None and len(data) > limit:
+        raise RequestEntityTooLarge
+    return data
 
 
 @bp.get("")
@@ -83,7 +96,10 @@ def _http_error(exc: HTTPException) -> Response:
 
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception) -> Response:
-    log.error("cds request failed: %s", type(exc).__name__)
+    if is_input_error(exc):
+        log.info("cds request input refused: %s at %s", type(exc).__name__, where(exc))
+        return _json(InvalidRequest().to_json(), 400)
+    log.error("cds request failed: %s at %s", type(exc).__name__, where(exc))
     return _json(
         {"error": "internal_error", "message": "Quietline hit an unexpected problem."}, 500
     )

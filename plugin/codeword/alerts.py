@@ -50,6 +50,13 @@ COMMUNICATION_TEXT: Mapping[str, str] = MappingProxyType(
         "change-without-verification": (
             "An appointment was changed without the verification step."
         ),
+        "appointment-not-this-client": (
+            "An appointment change request was refused: the appointment and the verification "
+            "were for different clients."
+        ),
+        "word-change-failed": (
+            "A request to change the verification word did not give the current word."
+        ),
     }
 )
 """Kind -> the sentence of the EHR Communication."""
@@ -66,6 +73,14 @@ NOTICE_TEXT: Mapping[str, str] = MappingProxyType(
         ),
         "change-without-verification": (
             "An appointment of this client was changed in the EHR without the verification step."
+        ),
+        "appointment-not-this-client": (
+            "An appointment change request for this client was refused: the appointment and the "
+            "verification were for different clients. Nothing was changed."
+        ),
+        "word-change-failed": (
+            "A request to change this client's verification word did not give the current word. "
+            "Nothing was changed."
         ),
     }
 )
@@ -110,8 +125,9 @@ class Alerter:
         """Alert ``recipients`` about ``kind`` for one client, in ``session`` (the caller commits).
 
         :param patient_id: the bare FHIR id of the client.
-        :param kind: ``verification-failed``, ``verification-locked`` or
-            ``change-without-verification``.
+        :param kind: one of :data:`KINDS` (``verification-failed``, ``verification-locked``,
+            ``change-without-verification``, ``appointment-not-this-client``,
+            ``word-change-failed``).
         :param clinician: the treating clinician's reference (``Practitioner/123``), if known.
         :param recipients: who is told (the protocol's ``alert`` setting).
         :param actor: the staff member whose action caused the alert (or the job's name).

@@ -1,7 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Appointment changes that a verification allowed: reschedule and cancel, version-aware.
 
-Each change claims the caller's grant first, then writes with
+Before a caller's word is checked for an appointment, :meth:`AppointmentChanger.check_client`
+reads it from the EHR: a verification is never given for another client's appointment.
+
+Each change claims the caller's grant first (it must have been given for the word of the client
+in the launch making the change), then writes with
 :meth:`smart_launch.fhir.FhirClient.update_with`: read, change, ``PUT`` with ``If-Match``, and on
 409/412/428 read again and check again (standards section 5: "the app re-reads, re-verifies and
 retries; it never overwrites blindly").  The checks run on every version read: the appointment
@@ -12,7 +16,8 @@ chain records the change (by the appointment's keyed hash, never its id).
 
 Nothing is written without a grant.  When the EHR cannot be reached or keeps changing, the
 grant is released so the staff member can try again while it lasts; when the appointment is not
-this client's or can no longer change, the grant stays spent.
+this client's or can no longer change, the grant stays spent.  An appointment or a grant of
+another client is audited and alerted (:mod:`plugin.codeword.mismatch`).
 """
 
 from __future__ import annotations
@@ -21,21 +26,22 @@ import logging
 import time
 from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from typing import Any
 
 from fhir.resources.R4B.appointment import Appointment
 from fhir.resources.R4B.codeableconcept import CodeableConcept
-from fhir.resources.R4B.provenance import Provenance
 from fhir.resources.R4B.resource import Resource
 from sqlalchemy.exc import IntegrityError
 
 from smart_launch.errors import FhirConflict
 from smart_launch.errors import FhirGone
 from smart_launch.errors import FhirNotFound
+from smart_launch.errors import FhirUnauthorized
+from smart_launch.errors import FhirValidationError
 from smart_launch.errors import SmartLaunchError
 from smart_launch.fhir import FhirClient
 
@@ -50,8 +56,15 @@ from .errors import NotChangeable
 from .errors import NotThisClient
 from .interfaces import Action
 from .interfaces import Grant
+from .mismatch import Mismatch
+from .mismatch import names_patient
+from .mismatch import patients_of
+from .provenance import provenance_for
+from .schedule import Upcoming
+from .schedule import upcoming
 from .services import CodewordService
 from .services import GrantExpired
+from .services import GrantOtherClient
 
 __all__ = [
     "CANCEL_REASONS",
@@ -68,8 +81,7 @@ log = logging.getLogger(__name__)
 
 CHANGEABLE = frozenset({"proposed", "pending", "booked", "waitlist"})
 """Statuses a caller may still move or cancel (not arrived, fulfilled, cancelled...)."""
-UPCOMING = frozenset({"booked", "pending", "proposed"})
-"""Statuses listed to the front desk as upcoming."""
+_FORBIDDEN = 403
 CANCEL_SYSTEM = "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason"
 CANCEL_REASONS: Mapping[str, str] = {
     "pat": "Patient",
@@ -78,11 +90,6 @@ CANCEL_REASONS: Mapping[str, str] = {
     "other": "Other",
 }
 """The cancellation reasons offered (code -> the code system's display)."""
-_CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
-_DATA_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
-_PARTICIPANT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
-VERIFICATION_SYSTEM = "urn:quietline:verification"
-"""System of the identifier naming the verification (the grant id) in the Provenance."""
 
 
 @dataclass(frozen=True)
@@ -96,102 +103,20 @@ class ChangeResult:
 
 
 @dataclass(frozen=True)
-class Upcoming:
-    """One of the client's upcoming appointments, as the front desk sees it."""
+class _Asked:
+    """Which change a staff member asked for, in which client's launch."""
 
-    id: str
-    start: datetime | None
-    end: datetime | None
-    status: str
-    label: str
-    staff: tuple[str, ...]
+    tenant: str
+    patient_id: str
+    staff: str
+    action: Action
+    appointment_id: str
 
-
-def upcoming(fhir: FhirClient, patient_id: str, now: datetime) -> list[Upcoming]:
-    """The client's booked, pending and proposed appointments from today on, soonest first."""
-    found = fhir.search(
-        "Appointment",
-        [
-            ("patient", patient_id),
-            ("date", f"ge{now.date().isoformat()}"),
-            ("status", ",".join(sorted(UPCOMING))),
-            ("_count", "50"),
-        ],
-    )
-    rows = []
-    for appointment in found:
-        if not isinstance(appointment, Appointment) or appointment.id is None:
-            continue
-        if appointment.status not in UPCOMING or not _names_patient(appointment, patient_id):
-            continue
-        service = next((s.text for s in appointment.serviceType or [] if s.text), None)
-        staff = tuple(
-            str(p.actor.display)
-            for p in appointment.participant or []
-            if p.actor is not None
-            and p.actor.display
-            and not str(p.actor.reference or "").startswith("Patient/")
-        )
-        rows.append(
-            Upcoming(
-                id=str(appointment.id),
-                start=appointment.start,
-                end=appointment.end,
-                status=str(appointment.status),
-                label=service or appointment.description or "Appointment",
-                staff=staff,
-            )
-        )
-    return sorted(rows, key=lambda row: row.start or datetime.max.replace(tzinfo=UTC))
-
-
-def _names_patient(appointment: Any, patient_id: str) -> bool:
-    wanted = f"Patient/{patient_id}"
-    for participant in getattr(appointment, "participant", None) or []:
-        reference = getattr(getattr(participant, "actor", None), "reference", None) or ""
-        if reference == wanted or reference.endswith("/" + wanted):
-            return True
-    return False
-
-
-def _participant(code: str, display: str) -> dict[str, Any]:
-    return {"coding": [{"system": _PARTICIPANT_TYPE, "code": code, "display": display}]}
-
-
-def provenance_for(
-    target: str, *, staff: str, grant_id: str, recorded: datetime, action: Action
-) -> Provenance:
-    """The Provenance of one appointment version written after a caller's verification.
-
-    Neutral words only: it says that the change followed caller verification, not why the
-    client is protected.
-    """
-    return Provenance.model_validate(
-        {
-            "resourceType": "Provenance",
-            "meta": {"security": [{"system": _CONFIDENTIALITY, "code": "R"}]},
-            "target": [{"reference": target}],
-            "recorded": recorded.isoformat(),
-            "activity": {
-                "coding": [{"system": _DATA_OPERATION, "code": "UPDATE", "display": "revise"}],
-                "text": action.label,
-            },
-            "reason": [{"text": "Caller verification passed"}],
-            "agent": [
-                {"type": _participant("author", "Author"), "who": {"reference": staff}},
-                {"type": _participant("assembler", "Assembler"), "who": {"display": "Quietline"}},
-            ],
-            "entity": [
-                {
-                    "role": "source",
-                    "what": {
-                        "identifier": {"system": VERIFICATION_SYSTEM, "value": grant_id},
-                        "display": "Caller verification",
-                    },
-                }
-            ],
-        }
-    )
+    def mismatch(
+        self, stage: str, owners: Sequence[str] = (), *, result: str = "not-this-client"
+    ) -> Mismatch:
+        return Mismatch(self.tenant, self.patient_id, self.staff, self.action.value,
+                        self.appointment_id, result, stage, tuple(owners))  # fmt: skip
 
 
 class AppointmentChanger:
@@ -221,6 +146,40 @@ class AppointmentChanger:
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
+
+    def check_client(
+        self,
+        fhir: FhirClient,
+        *,
+        tenant: str,
+        patient_id: str,
+        appointment_id: str,
+        staff: str,
+        action: Action,
+    ) -> None:
+        """Before a caller's word is checked for ``appointment_id``: read it from the EHR and
+        make sure it names the client in the launch (``Patient/<patient_id>``).
+
+        :raises NotThisClient: when it does not, or the EHR refuses the read as outside the
+            launch's patient (audited and alerted as a mismatch).
+        :raises NotChangeable: when the EHR has no such appointment.
+        :raises EhrUnavailable: when the EHR cannot be reached.
+        """
+        asked = _Asked(tenant, patient_id, staff, action, appointment_id)
+        try:
+            resource = fhir.read("Appointment", appointment_id).resource
+        except FhirUnauthorized as exc:
+            if exc.http_status != _FORBIDDEN:
+                raise EhrUnavailable from exc
+            self._codewords.record_mismatch(asked.mismatch("verify"))
+            raise NotThisClient from exc
+        except (FhirNotFound, FhirGone, FhirValidationError) as exc:
+            raise NotChangeable from exc
+        except SmartLaunchError as exc:
+            raise EhrUnavailable from exc
+        if not names_patient(resource, patient_id):
+            self._codewords.record_mismatch(asked.mismatch("verify", patients_of(resource)))
+            raise NotThisClient
 
     def reschedule(
         self,
@@ -301,15 +260,25 @@ class AppointmentChanger:
         staff: str,
         apply: Callable[[Appointment], None],
     ) -> ChangeResult:
-        grant = self._codewords.claim(
-            tenant=tenant, token=token, staff=staff, action=action, appointment_id=appointment_id
-        )
+        asked = _Asked(tenant, patient_id, staff, action, appointment_id)
+        try:
+            grant = self._codewords.claim(tenant=tenant, patient_id=patient_id, token=token,
+                                          staff=staff, action=action,
+                                          appointment_id=appointment_id)  # fmt: skip
+        except GrantOtherClient:
+            self._codewords.record_mismatch(asked.mismatch("write", result="other-client"))
+            raise
+        owners: list[str] = []
+        read: list[bool] = []
 
         def checked(resource: Resource) -> Resource:
-            # Runs on every version read: a concurrent change is judged afresh.
+            # Runs on every version read (the first and each re-read after 409/412/428), so a
+            # concurrent change is judged afresh before any PUT.
+            read.append(True)
             if self._now() >= grant.expires_at:
                 raise GrantExpired
-            if not isinstance(resource, Appointment) or not _names_patient(resource, patient_id):
+            if not isinstance(resource, Appointment) or not names_patient(resource, patient_id):
+                owners.extend(patients_of(resource))
                 raise NotThisClient
             if resource.status not in CHANGEABLE:
                 raise NotChangeable
@@ -317,7 +286,35 @@ class AppointmentChanger:
             return resource
 
         try:
+            written, version = self._write(
+                fhir, tenant, appointment_id, grant, checked=checked, first_read=lambda: not read
+            )
+        except NotThisClient:
+            self._codewords.record_mismatch(asked.mismatch("write", owners))
+            raise
+        self._record(tenant, patient_id, appointment_id, staff, action, grant, version)
+        return ChangeResult(action, written, version, grant.id)
+
+    def _write(
+        self,
+        fhir: FhirClient,
+        tenant: str,
+        appointment_id: str,
+        grant: Grant,
+        *,
+        checked: Callable[[Resource], Resource],
+        first_read: Callable[[], bool],
+    ) -> tuple[Appointment, str | None]:
+        """``update_with`` and what its failures mean for the grant (released when a retry may
+        succeed).  A 403 answering the first read is the EHR refusing another client's appointment
+        (outside the launch's patient compartment)."""
+        try:
             written = fhir.update_with("Appointment", appointment_id, checked)
+        except FhirUnauthorized as exc:
+            if exc.http_status == _FORBIDDEN and first_read():
+                raise NotThisClient from exc
+            self._release(tenant, grant)
+            raise EhrUnavailable(retry_until=grant.expires_at) from exc
         except (FhirNotFound, FhirGone) as exc:
             raise NotChangeable from exc
         except FhirConflict as exc:
@@ -329,8 +326,7 @@ class AppointmentChanger:
         if written is None or not isinstance(written.resource, Appointment):
             self._release(tenant, grant)
             raise EhrUnavailable(retry_until=grant.expires_at)
-        self._record(tenant, patient_id, appointment_id, staff, action, grant, written.version_id)
-        return ChangeResult(action, written.resource, written.version_id, grant.id)
+        return written.resource, written.version_id
 
     def _release(self, tenant: str, grant: Grant) -> None:
         try:

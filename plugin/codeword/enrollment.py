@@ -2,6 +2,10 @@
 """Code-word pages of the clinician: set up, change or reset the client's word with the client
 present, approve a reset (another clinician or an admin), and clear a pause in person.
 
+A change of word needs the current word (checked like a caller's, against the same lockout);
+a client who forgot it gets a reset, which waits for a second staff member when the protocol
+asks for one.
+
 The client's names and birth date are read live from the EHR for the word checks and never
 stored.  A user without the page's permission gets the same 403 whatever the enrollment.
 """
@@ -112,12 +116,12 @@ def enroll(live: LiveLaunch) -> Any:
     check_csrf()
     patient = patient_of(live)
     form = enrollment_from(request.form)
-    if not form.present:
-        error = "Confirm that the client is here with you. The word is only set in person."
-        return _enroll_page(live, error=error, status=400)
     codewords = get_service(CodewordService)
     tenant = live.context.tenant
     first = not codewords.status(tenant, patient).enrolled
+    problem = form.problem(enrolled=not first)
+    if problem is not None:
+        return _enroll_page(live, error=problem, status=400)
     try:
         facts = _facts(live, patient)
     except SmartLaunchError:
@@ -125,7 +129,18 @@ def enroll(live: LiveLaunch) -> Any:
         return _enroll_page(live, error=error, status=503)
     clinician = staff_of(live)
     try:
-        if form.reset and not first:
+        if first:
+            codewords.enroll(
+                tenant=tenant,
+                patient_id=patient,
+                word=form.word,
+                confirm=form.confirm,
+                facts=facts,
+                actor=clinician,
+                client_present=True,
+            )
+            done = "enrolled"
+        elif form.reset:
             active = codewords.request_reset(
                 tenant=tenant,
                 patient_id=patient,
@@ -137,16 +152,17 @@ def enroll(live: LiveLaunch) -> Any:
             )
             done = "reset" if active else "pending"
         else:
-            codewords.enroll(
+            codewords.change_word(
                 tenant=tenant,
                 patient_id=patient,
+                current=form.current,
                 word=form.word,
                 confirm=form.confirm,
                 facts=facts,
                 actor=clinician,
                 client_present=True,
             )
-            done = "enrolled" if first else "changed"
+            done = "changed"
     except WordRefused as exc:
         return _enroll_page(live, problems=exc.problems, status=400)
     except PluginError as exc:

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Why an appointment change through Quietline was not made.
+"""Why a code-word request was not carried out: an appointment change through Quietline, a
+change of the word, or a form that could not be used.
 
 Every message is calm and neutral (a front-desk screen may be seen by the caller's side of the
 conversation) and says what was not done; none names the client or the appointment.
@@ -12,12 +13,20 @@ from datetime import datetime
 from ..errors import PluginError
 
 __all__ = [
+    "AppointmentRequired",
+    "BadForm",
     "ChangeConflict",
     "ChangeNotMade",
     "ChangeRefused",
+    "ChangesPaused",
+    "ClientNotPresent",
+    "CurrentWordWrong",
     "EhrUnavailable",
+    "NoClientInContext",
     "NotChangeable",
     "NotThisClient",
+    "TooManyAttempts",
+    "WordRefused",
 ]
 
 
@@ -71,3 +80,71 @@ class ChangeConflict(ChangeNotMade):
         "The appointment kept changing in the EHR, so nothing was changed. "
         "Check it in the EHR, then try again."
     )
+
+
+class BadForm(PluginError):
+    """A form arrived incomplete or altered; nothing was looked up or changed."""
+
+    error = "bad_form"
+    description = "This form was incomplete or changed, so nothing was changed."
+    status_code = 400
+
+
+class NoClientInContext(PluginError):
+    error = "no_client_in_context"
+    description = "Open a client's chart first."
+    status_code = 400
+
+
+class WordRefused(PluginError):
+    """The word breaks the word rules; :attr:`problems` says how, in plain language."""
+
+    error = "word_refused"
+    description = "Choose a different code word."
+    status_code = 400
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(" ".join(problems) or None)
+        self.problems = problems
+
+
+class ClientNotPresent(PluginError):
+    error = "client_not_present"
+    description = "The client must be present to set or reset the code word."
+    status_code = 400
+
+
+class CurrentWordWrong(PluginError):
+    """The current word given to change the word was wrong; it counted as a failed attempt."""
+
+    error = "current_word_wrong"
+    description = "The current word does not match, so nothing was changed."
+    status_code = 400
+
+    def __init__(self, remaining: int) -> None:
+        tries = "try" if remaining == 1 else "tries"
+        super().__init__(
+            f"{self.description} {remaining} {tries} left before changes are paused. If the "
+            "client does not remember it, choose that they forgot the word."
+        )
+
+
+class ChangesPaused(PluginError):
+    error = "changes_paused"
+    description = (
+        "Changes for this client are paused after repeated failed verification, so nothing was "
+        "changed. Clear the pause with the client present, then try again."
+    )
+    status_code = 423
+
+
+class TooManyAttempts(PluginError):
+    error = "too_many_attempts"
+    description = "Too many attempts in a short time, so nothing was changed. Wait a few minutes."
+    status_code = 429
+
+
+class AppointmentRequired(PluginError):
+    error = "appointment_required"
+    description = "Choose the appointment this change is for, then verify the caller."
+    status_code = 400

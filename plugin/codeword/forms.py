@@ -14,6 +14,7 @@ from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import time
+from datetime import timedelta
 from datetime import tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,8 +29,10 @@ from .interfaces import VerificationProtocol
 __all__ = [
     "APPOINTMENT_ACTIONS",
     "CANCEL_CHOICES",
+    "MAX_AHEAD",
     "MAX_WORD",
     "NUMBER_FIELDS",
+    "REASONS",
     "Enrollment",
     "GrantedChange",
     "VerifyRequest",
@@ -47,7 +50,16 @@ MAX_WORD = 128
 """Longest word accepted in a form (the argon2 input is a fixed-size HMAC either way)."""
 APPOINTMENT_ACTIONS: tuple[Action, ...] = (Action.RESCHEDULE, Action.CANCEL)
 """The actions Quietline carries out on an appointment (front desk "Move" and "Cancel")."""
-_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+_FHIR_ID = re.compile(r"(?=[\-.]*[A-Za-z0-9])[A-Za-z0-9\-.]{1,64}")
+"""A FHIR logical id with at least one letter or digit (``.`` and ``..`` are paths, not ids)."""
+_TOKEN = re.compile(r"[A-Za-z0-9_\-]{32,128}")
+"""A grant token as issued (``secrets.token_urlsafe(32)``: 43 characters)."""
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_TIME = re.compile(r"\d{2}:\d{2}(?::\d{2})?", re.ASCII)
+MAX_AHEAD = timedelta(days=3660)
+"""How far ahead an appointment may be moved (about ten years)."""
+REASONS = ("change", "forgotten")
+"""The enrollment form's ``reason`` radio values."""
 CANCEL_CHOICES: Mapping[str, str] = {
     "pat": "The client asked to cancel",
     "prov": "The clinician or practice cancelled",
@@ -112,8 +124,9 @@ def verify_request_from(form: MultiDict[str, str]) -> tuple[VerifyRequest | None
     booking; ``word`` is what the caller says.
     """
     problems: list[str] = []
-    raw_action, _, raw_appointment = form.get("choice", "").partition(":")
-    action = Action.BOOK if raw_action == Action.BOOK.value else _action(raw_action)
+    choice = form.get("choice", "")
+    raw_action, _, raw_appointment = choice.partition(":")
+    action = Action.BOOK if choice == Action.BOOK.value else _action(raw_action)
     appointment = _appointment(raw_appointment) if action in APPOINTMENT_ACTIONS else None
     word = form.get("word", "")
     if action is None or (action in APPOINTMENT_ACTIONS and appointment is None):
@@ -141,7 +154,7 @@ def granted_from(form: MultiDict[str, str]) -> GrantedChange | None:
     action = _action(form.get("action"))
     appointment = _appointment(form.get("appointment"))
     token = form.get("token", "")
-    if action is None or appointment is None or not token or len(token) > MAX_WORD:
+    if action is None or appointment is None or not _TOKEN.fullmatch(token):
         return None
     return GrantedChange(action, appointment, token)
 
@@ -149,27 +162,61 @@ def granted_from(form: MultiDict[str, str]) -> GrantedChange | None:
 def start_from(
     form: MultiDict[str, str], zone: tzinfo, now: datetime
 ) -> tuple[datetime | None, str | None]:
-    """The new start from the ``date`` and ``time`` fields, in the practice's zone."""
+    """The new start from the ``date`` (``YYYY-MM-DD``) and ``time`` (``HH:MM``) fields, in
+    the practice's zone, in the future and at most :data:`MAX_AHEAD` ahead."""
+    raw_day, raw_at = form.get("date", "").strip(), form.get("time", "").strip()
+    unreadable = "Enter the new date and time, for example 2026-03-03 and 14:00."
+    if not (_DATE.fullmatch(raw_day) and _TIME.fullmatch(raw_at)):
+        return None, unreadable
     try:
-        day = date.fromisoformat(form.get("date", "").strip())
-        at = time.fromisoformat(form.get("time", "").strip())
-    except ValueError:
-        return None, "Enter the new date and time, for example 2026-03-03 and 14:00."
-    start = datetime.combine(day, at.replace(tzinfo=None)).replace(tzinfo=zone)
+        start = datetime.combine(date.fromisoformat(raw_day), time.fromisoformat(raw_at))
+        start = start.replace(tzinfo=zone).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None, unreadable
     if start <= now:
         return None, "Choose a new time in the future."
-    return start.astimezone(UTC), None
+    if start > now + MAX_AHEAD:
+        return None, "Choose a new time within the next ten years."
+    return start, None
 
 
 @dataclass(frozen=True)
 class Enrollment:
-    """The enrollment form: the word twice and the in-person confirmation."""
+    """The enrollment form: the new word twice, the in-person confirmation and, for a client
+    who already has a word, why a new one is needed and the current word."""
 
     word: str
     confirm: str
     present: bool
-    reset: bool
-    """The client forgot the word (a reset), rather than choosing to change it."""
+    reason: str | None
+    """``change``, ``forgotten``, None when the field was not sent, or what was sent instead."""
+    current: str
+    """The current word, for a change (never for a reset)."""
+
+    @property
+    def reset(self) -> bool:
+        """The client forgot the word (a reset), rather than choosing to change it."""
+        return self.reason == "forgotten"
+
+    def problem(self, *, enrolled: bool) -> str | None:
+        """What must be corrected before anything is checked or counted (None: nothing).
+
+        :param enrolled: whether the client already has a word.
+        """
+        if not self.present:
+            return "Confirm that the client is here with you. The word is only set in person."
+        if (enrolled or self.reason is not None) and self.reason not in REASONS:
+            return "Choose why the client needs a new word."
+        if not enrolled or self.reset:
+            return None
+        if not self.current:
+            return "Type the client's current word, or choose that the client forgot it."
+        if len(self.current) > MAX_WORD:
+            return (
+                f"The current word typed is longer than {MAX_WORD} characters, so it cannot be "
+                "the word. Nothing was changed."
+            )
+        return None
 
 
 def enrollment_from(form: MultiDict[str, str]) -> Enrollment:
@@ -177,7 +224,8 @@ def enrollment_from(form: MultiDict[str, str]) -> Enrollment:
         word=form.get("word", "")[: MAX_WORD + 1],
         confirm=form.get("confirm", "")[: MAX_WORD + 1],
         present=form.get("present") == "yes",
-        reset=form.get("reason") == "forgotten",
+        reason=form.get("reason"),
+        current=form.get("current", "")[: MAX_WORD + 1],
     )
 
 

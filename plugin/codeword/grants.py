@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Grants: single-use, short-lived permissions for one action on one appointment.
+"""Grants: single-use, short-lived permissions for one action on one client's appointment.
 
 A grant's token is 32 random bytes (``secrets.token_urlsafe``) held by the staff member's page;
 the database keeps only its SHA-256.  Claiming is one compare-and-set ``UPDATE`` (state
-``issued`` -> ``claimed`` where the token, tenant, staff member, action and appointment match
-and the grant has not expired), so two requests racing with the same token cannot both win.
+``issued`` -> ``claimed`` where the token, tenant, client, staff member, action and appointment
+match and the grant has not expired), so two requests racing with the same token cannot both
+win, and a grant given for one client's word can never be used in another client's launch.
 After the EHR write the grant becomes ``used``; when the write fails it is released to
 ``issued`` and can be claimed again until it expires.
 """
@@ -32,6 +33,7 @@ __all__ = [
     "GrantBook",
     "GrantExpired",
     "GrantInvalid",
+    "GrantOtherClient",
     "GrantRefused",
     "GrantUsed",
     "token_hash",
@@ -59,6 +61,13 @@ class GrantUsed(GrantRefused):
 class GrantInvalid(GrantRefused):
     error = "grant_invalid"
     description = "This verification does not cover this change. Verify the caller again."
+
+
+class GrantOtherClient(GrantInvalid):
+    """The grant was given for another client's word (an alert-worthy mismatch)."""
+
+    error = "grant_other_client"
+    description = "This verification was for another client. Nothing was changed."
 
 
 def token_hash(token: str) -> str:
@@ -114,10 +123,20 @@ class GrantBook:
         return Grant(row.id, token, action, appointment_id, row.expires_at)
 
     def claim(
-        self, *, tenant: str, token: str, staff: str, action: Action, appointment_id: str | None
+        self,
+        *,
+        tenant: str,
+        pseudonym: str,
+        token: str,
+        staff: str,
+        action: Action,
+        appointment_id: str | None,
     ) -> Grant:
         """Take the grant behind ``token`` for one write (``issued`` -> ``claimed``).
 
+        :param pseudonym: the pseudonym of the client in the launch making the write; the
+            grant must have been given for this client's word.
+        :raises GrantOtherClient: for a grant given for another client's word.
         :raises GrantInvalid: for an unknown token, or a grant of another tenant, staff
             member, action or appointment.
         :raises GrantUsed: when the grant was used or is being used.
@@ -134,6 +153,7 @@ class GrantBook:
                 .where(
                     g.token_hash == hashed,
                     g.tenant_id == tenant,
+                    g.patient_pseudonym == pseudonym,
                     g.issued_to == staff,
                     g.action == action.value,
                     g.appointment_key.is_(None) if key is None else g.appointment_key == key,
@@ -146,13 +166,11 @@ class GrantBook:
             row = session.scalars(select(g).where(g.token_hash == hashed)).one_or_none()
             if getattr(changed, "rowcount", 0) == 1 and row is not None:
                 return Grant(row.id, token, action, appointment_id, row.expires_at)
-        if (
-            row is None
-            or row.tenant_id != tenant
-            or row.issued_to != staff
-            or row.action != action.value
-            or row.appointment_key != key
-        ):
+        if row is None or row.tenant_id != tenant:
+            raise GrantInvalid
+        if row.patient_pseudonym != pseudonym:
+            raise GrantOtherClient
+        if row.issued_to != staff or row.action != action.value or row.appointment_key != key:
             raise GrantInvalid
         if row.state != "issued":
             raise GrantUsed

@@ -10,13 +10,13 @@ from flask import Blueprint
 from flask import current_app
 from flask import request
 
-from ..errors import PluginError
 from ..launch.sessions import browser_binding
 from ..launch.store import LiveLaunch
 from ..registry import get_service
 from ..security import csrf_token
 from ..security import verify_csrf
 from ..tenants.services import SqlTenantRepository
+from .errors import NoClientInContext
 from .forms import practice_zone
 
 __all__ = ["DONE", "actor", "bp", "check_csrf", "done_message", "form_token", "patient", "zone"]
@@ -42,11 +42,14 @@ def form_token() -> str:
 
 
 def check_csrf() -> None:
+    """:raises CsrfError: when the form's token is missing or wrong (a token is ASCII hex, so
+    anything else is treated as missing rather than compared)."""
+    token = request.form.get("csrf")
     verify_csrf(
         current_app.config["PLUGIN_SECRET_KEY"],
         browser_binding(),
         _PURPOSE,
-        request.form.get("csrf"),
+        token if token is not None and token.isascii() else None,
     )
 
 
@@ -58,10 +61,10 @@ def done_message() -> str | None:
 def patient(live: LiveLaunch) -> str:
     """The client in context.
 
-    :raises PluginError: when the launch has none.
+    :raises NoClientInContext: when the launch has none.
     """
     if live.context.patient is None:
-        raise PluginError("Open a client's chart first.")
+        raise NoClientInContext
     return live.context.patient
 
 

@@ -15,15 +15,22 @@ from datetime import UTC
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..audit.services import SqlAuditLog
 from ..crypto.pseudonyms import Pseudonymizer
-from ..errors import PluginError
 from ..store import Database
 from .alerts import Alerter
+from .errors import AppointmentRequired
+from .errors import ChangesPaused
+from .errors import ClientNotPresent
+from .errors import CurrentWordWrong
+from .errors import TooManyAttempts
+from .errors import WordRefused
 from .grants import GrantBook
 from .grants import GrantExpired
 from .grants import GrantInvalid
+from .grants import GrantOtherClient
 from .grants import GrantRefused
 from .grants import GrantUsed
 from .hashing import WordHasher
@@ -32,8 +39,11 @@ from .interfaces import EnrollmentStatus
 from .interfaces import Grant
 from .interfaces import PatientFacts
 from .interfaces import VerificationProtocol
+from .interfaces import VerifyOutcome
 from .interfaces import VerifyResult
 from .limits import RateLimits
+from .mismatch import Mismatch
+from .mismatch import MismatchRecorder
 from .models import CodewordGrant
 from .models import CodewordRow
 from .protocol import ProtocolStore
@@ -43,49 +53,33 @@ from .verification import VerificationBusy
 from .verification import Verifier
 from .verification import is_locked
 from .verification import read_row
+from .words import AlreadyEnrolled
+from .words import Hashed
 from .words import NoPendingReset
 from .words import NotEnrolled
 from .words import SameApprover
 from .words import WordStore
 
 __all__ = [
+    "AlreadyEnrolled",
     "AppointmentRequired",
+    "ChangesPaused",
     "ClientNotPresent",
     "CodewordService",
+    "CurrentWordWrong",
     "GrantExpired",
     "GrantInvalid",
+    "GrantOtherClient",
     "GrantRefused",
     "GrantUsed",
+    "Mismatch",
     "NoPendingReset",
     "NotEnrolled",
     "SameApprover",
+    "TooManyAttempts",
     "VerificationBusy",
     "WordRefused",
 ]
-
-
-class WordRefused(PluginError):
-    """The word breaks the word rules; :attr:`problems` says how, in plain language."""
-
-    error = "word_refused"
-    description = "Choose a different code word."
-    status_code = 400
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(" ".join(problems) or None)
-        self.problems = problems
-
-
-class ClientNotPresent(PluginError):
-    error = "client_not_present"
-    description = "The client must be present to set or reset the code word."
-    status_code = 400
-
-
-class AppointmentRequired(PluginError):
-    error = "appointment_required"
-    description = "Choose the appointment this change is for, then verify the caller."
-    status_code = 400
 
 
 class CodewordService:
@@ -127,6 +121,9 @@ class CodewordService:
         self._words = WordStore(db, audit, self._now)
         self._verifier = Verifier(
             db, hasher, audit, alerter, protocols, self.limits, self._grants, self._now
+        )
+        self._mismatches = MismatchRecorder(
+            db, audit, alerter, protocols, self.pseudonym, self.appointment_key
         )
 
     def _now(self) -> datetime:
@@ -188,19 +185,75 @@ class CodewordService:
         actor: str,
         client_present: bool,
     ) -> None:
-        """Set the client's word (first time) or change it; ``actor`` becomes the treating
-        clinician.  Clears failures, a lockout and a pending reset.
+        """Set the client's first word; ``actor`` becomes the treating clinician.
 
         :raises ClientNotPresent: unless the client is confirmed present.
         :raises WordRefused: when the word breaks the rules (nothing is stored).
+        :raises AlreadyEnrolled: when the client has a word (see :meth:`change_word` and
+            :meth:`request_reset`).
         """
         self._checked_word(tenant, word, confirm, facts, client_present)
         pseudonym = self.pseudonym(tenant, patient_id)
         hashed = self._hasher.hash(tenant, pseudonym, word)
         try:
-            self._words.set_word(tenant, pseudonym, hashed, actor)
-        except IntegrityError:  # a concurrent first enrollment won on PostgreSQL: change it
-            self._words.set_word(tenant, pseudonym, hashed, actor)
+            self._words.set_first_word(tenant, pseudonym, hashed, actor)
+        except IntegrityError as exc:  # a concurrent first enrollment won on PostgreSQL
+            raise AlreadyEnrolled from exc
+
+    def change_word(
+        self,
+        *,
+        tenant: str,
+        patient_id: str,
+        current: str,
+        word: str,
+        confirm: str,
+        facts: PatientFacts,
+        actor: str,
+        client_present: bool,
+    ) -> None:
+        """Change the client's word after proving the current one; ``actor`` becomes the
+        treating clinician.  A reset waiting for a second approval keeps waiting.
+
+        The current word is checked like a caller's (rate limits, lockout, argon2id, counter,
+        alerts, audit) and the word changes in the transaction that found it right.  The new
+        word is checked against the rules first, so a refused new word counts nothing.
+
+        :raises ClientNotPresent: unless the client is confirmed present.
+        :raises WordRefused: when the new word breaks the rules.
+        :raises NotEnrolled: when the client has no word.
+        :raises CurrentWordWrong: when ``current`` is wrong (one failed attempt).
+        :raises ChangesPaused: when changes are paused (or this attempt paused them).
+        :raises TooManyAttempts: when a rate limit refused the attempt.
+        :raises VerificationBusy: when the word kept changing meanwhile.
+        """
+        self._checked_word(tenant, word, confirm, facts, client_present)
+        pseudonym = self.pseudonym(tenant, patient_id)
+        if self._row(tenant, pseudonym) is None:
+            raise NotEnrolled
+        hashed: Hashed = self._hasher.hash(tenant, pseudonym, word)
+        attempt = Attempt(
+            tenant=tenant,
+            pseudonym=pseudonym,
+            patient_id=patient_id,
+            staff=actor,
+            action=None,
+            appointment_id=None,
+        )
+
+        def change(session: Session, row: CodewordRow) -> None:
+            self._words.change_in(session, row, hashed, actor)
+
+        result = self._verifier.verify(attempt, current, on_right=change)
+        if result.outcome == VerifyOutcome.GRANTED:
+            return
+        if result.outcome == VerifyOutcome.NOT_ENROLLED:
+            raise NotEnrolled
+        if result.outcome == VerifyOutcome.RATE_LIMITED:
+            raise TooManyAttempts
+        if result.outcome == VerifyOutcome.WRONG and result.locked_until is None:
+            raise CurrentWordWrong(result.remaining or 0)
+        raise ChangesPaused
 
     def request_reset(
         self,
@@ -284,17 +337,36 @@ class CodewordService:
     # --- grants ---------------------------------------------------------------------------
 
     def claim(
-        self, *, tenant: str, token: str, staff: str, action: Action, appointment_id: str | None
+        self,
+        *,
+        tenant: str,
+        patient_id: str,
+        token: str,
+        staff: str,
+        action: Action,
+        appointment_id: str | None,
     ) -> Grant:
         """Take a grant for one write; see :meth:`GrantBook.claim`.
 
+        :param patient_id: the client in the launch making the write (bare FHIR id).
+        :raises GrantOtherClient: for a grant given for another client's word.
         :raises GrantInvalid: for another tenant, staff member, action or appointment.
         :raises GrantUsed: when it was used (or is being used).
         :raises GrantExpired: when it has expired.
         """
         return self._grants.claim(
-            tenant=tenant, token=token, staff=staff, action=action, appointment_id=appointment_id
+            tenant=tenant,
+            pseudonym=self.pseudonym(tenant, patient_id),
+            token=token,
+            staff=staff,
+            action=action,
+            appointment_id=appointment_id,
         )
+
+    def record_mismatch(self, mismatch: Mismatch) -> None:
+        """Audit (``denied``) and alert an appointment and a verification of different
+        clients; see :mod:`plugin.codeword.mismatch`."""
+        self._mismatches.record(mismatch)
 
     def complete(self, *, tenant: str, grant_id: str, result_version: str | None) -> None:
         """Mark a claimed grant used after its write (``result_version``: the new versionId)."""

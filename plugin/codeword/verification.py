@@ -17,6 +17,11 @@ Order (:meth:`Verifier.verify`):
 
 Every attempt leaves a ``codeword_attempts`` row and a ``codeword:word:verify`` audit entry whose
 detail holds the action and the outcome (and the grant id when one was issued), never the word.
+
+A clinician changing the client's word proves the current word through the same steps (an
+attempt without an action, audited as ``change-word``): a wrong one counts towards the lockout
+like a caller's, and a right one changes the word in the transaction that checked it instead of
+issuing a grant.
 """
 
 from __future__ import annotations
@@ -47,7 +52,15 @@ from .locking import write_transaction
 from .models import CodewordRow
 from .protocol import ProtocolStore
 
-__all__ = ["Attempt", "VerificationBusy", "Verifier", "is_locked", "read_row"]
+__all__ = [
+    "CHANGE_WORD",
+    "Attempt",
+    "OnRight",
+    "VerificationBusy",
+    "Verifier",
+    "is_locked",
+    "read_row",
+]
 
 AUDIT_OUTCOME = {
     VerifyOutcome.GRANTED: "success",
@@ -58,6 +71,10 @@ AUDIT_OUTCOME = {
     VerifyOutcome.RATE_LIMITED: "denied",
 }
 _ROUNDS = 3
+CHANGE_WORD = "change-word"
+"""The audited action of an attempt that proves the current word before changing it."""
+OnRight = Callable[[Session, CodewordRow], None]
+"""What a right current word does, under the row lock (changes the word)."""
 
 
 class VerificationBusy(PluginError):
@@ -74,8 +91,13 @@ class Attempt:
     pseudonym: str
     patient_id: str
     staff: str
-    action: Action
+    action: Action | None
+    """The change asked for; None when a clinician proves the current word to change it."""
     appointment_id: str | None
+
+    @property
+    def audited_action(self) -> str:
+        return CHANGE_WORD if self.action is None else self.action.value
 
 
 def is_locked(row: CodewordRow, now: datetime) -> bool:
@@ -126,9 +148,13 @@ class Verifier:
         self._grants = grants
         self._now = now
 
-    def verify(self, attempt: Attempt, word: str) -> VerifyResult:
+    def verify(
+        self, attempt: Attempt, word: str, *, on_right: OnRight | None = None
+    ) -> VerifyResult:
         """Check ``word`` for ``attempt`` and record the outcome.
 
+        :param on_right: for an attempt without an action, what a right word does in the
+            locked transaction (instead of issuing a grant).
         :raises VerificationBusy: when the word kept changing during the verification.
         """
         tenant, pseudonym = attempt.tenant, attempt.pseudonym
@@ -141,7 +167,7 @@ class Verifier:
         for _ in range(_ROUNDS):
             if row is None:
                 return self._record(attempt, VerifyResult(VerifyOutcome.NOT_ENROLLED))
-            if attempt.action not in protocol.actions:
+            if attempt.action is not None and attempt.action not in protocol.actions:
                 return self._record(attempt, VerifyResult(VerifyOutcome.NOT_REQUIRED))
             if is_locked(row, self._now()):
                 result = VerifyResult(VerifyOutcome.LOCKED, locked_until=row.locked_until)
@@ -150,7 +176,9 @@ class Verifier:
             rehashed = None
             if right and self._hasher.needs_rehash(row.params):
                 rehashed = self._hasher.hash(tenant, pseudonym, word)
-            settled = self._settle(attempt, protocol, row.version, right=right, rehashed=rehashed)
+            settled = self._settle(
+                attempt, protocol, row.version, right=right, rehashed=rehashed, on_right=on_right
+            )
             if settled is not None:
                 return settled
             row = read_row(self._db, tenant, pseudonym)  # the word changed meanwhile
@@ -164,6 +192,7 @@ class Verifier:
         *,
         right: bool,
         rehashed: tuple[bytes, bytes, dict[str, Any]] | None,
+        on_right: OnRight | None,
     ) -> VerifyResult | None:
         """Apply one checked attempt under the row lock; None when the word changed meanwhile."""
         with write_transaction(self._db) as session:
@@ -187,6 +216,10 @@ class Verifier:
                 row.failures = 0
                 if rehashed is not None:
                     row.salt, row.digest, row.params = rehashed
+                if attempt.action is None:
+                    if on_right is not None:
+                        on_right(session, row)
+                    return self._record(attempt, VerifyResult(VerifyOutcome.GRANTED), session)
                 grant = self._grants.issue(
                     session,
                     tenant=attempt.tenant,
@@ -198,7 +231,7 @@ class Verifier:
                 )
                 return self._record(attempt, VerifyResult(VerifyOutcome.GRANTED, grant), session)
             row.failures += 1
-            kind = "verification-failed"
+            kind = "verification-failed" if attempt.action is not None else "word-change-failed"
             if row.failures >= protocol.max_failures:
                 row.locked_until = now + timedelta(minutes=protocol.lockout_minutes)
                 kind = "verification-locked"
@@ -234,7 +267,7 @@ class Verifier:
             outcome=result.outcome,
         )
         detail: dict[str, str | int | bool] = {
-            "action": attempt.action.value,
+            "action": attempt.audited_action,
             "result": result.outcome.value,
         }
         if result.grant is not None:

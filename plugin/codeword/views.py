@@ -24,15 +24,13 @@ from flask import url_for
 from smart_launch.errors import SmartLaunchError
 
 from ..authz import Permission
-from ..errors import PluginError
 from ..launch.guard import launch_required
 from ..launch.services import LaunchService
 from ..launch.store import LiveLaunch
 from ..registry import get_service
 from .appointments import CANCEL_REASONS
 from .appointments import AppointmentChanger
-from .appointments import Upcoming
-from .appointments import upcoming
+from .errors import BadForm
 from .errors import ChangeNotMade
 from .forms import CANCEL_CHOICES
 from .forms import GrantedChange
@@ -52,6 +50,8 @@ from .pages import done_message
 from .pages import form_token
 from .pages import patient as patient_of
 from .pages import zone as zone_of
+from .schedule import Upcoming
+from .schedule import upcoming
 from .services import CodewordService
 
 __all__ = ["bp"]
@@ -156,6 +156,23 @@ def index(live: LiveLaunch) -> Any:
     return _verify_page(live)
 
 
+def _not_this_clients(live: LiveLaunch, action: Action, appointment_id: str) -> Any | None:
+    """The refusal page when the chosen appointment is not the launch's client's (no word is
+    checked for it), or None when it is."""
+    try:
+        get_service(AppointmentChanger).check_client(
+            get_service(LaunchService).fhir(live),
+            tenant=live.context.tenant,
+            patient_id=patient_of(live),
+            appointment_id=appointment_id,
+            staff=staff_of(live),
+            action=action,
+        )
+    except ChangeNotMade as exc:
+        return _verify_page(live, message=exc.description, status=exc.status_code)
+    return None
+
+
 @bp.post("/l/<handle>/codeword/verify")
 @launch_required(Permission.CODEWORD_VERIFY)
 def verify(live: LiveLaunch) -> Any:
@@ -165,6 +182,10 @@ def verify(live: LiveLaunch) -> Any:
     asked, problems = verify_request_from(request.form)
     if asked is None:
         return _verify_page(live, chosen=chosen, problems=problems, status=400)
+    if asked.appointment_id is not None:
+        refused = _not_this_clients(live, asked.action, asked.appointment_id)
+        if refused is not None:
+            return refused
     result = get_service(CodewordService).verify(
         tenant=live.context.tenant,
         patient_id=patient,
@@ -261,7 +282,8 @@ def change(live: LiveLaunch) -> Any:
     patient = patient_of(live)
     granted = granted_from(request.form)
     if granted is None:
-        raise PluginError("This form is incomplete. Verify the caller again.")
+        message = f"{BadForm.description} Verify the caller again."
+        return _verify_page(live, message=message, status=BadForm.status_code)
     try:
         error = _make_change(live, patient, granted)
     except GrantRefused as exc:

@@ -24,7 +24,14 @@ from ..store import Database
 from .locking import write_transaction
 from .models import CodewordRow
 
-__all__ = ["Hashed", "NoPendingReset", "NotEnrolled", "SameApprover", "WordStore"]
+__all__ = [
+    "AlreadyEnrolled",
+    "Hashed",
+    "NoPendingReset",
+    "NotEnrolled",
+    "SameApprover",
+    "WordStore",
+]
 
 Hashed = tuple[bytes, bytes, dict[str, Any]]
 """``(salt, digest, params)`` from :meth:`plugin.codeword.hashing.WordHasher.hash`."""
@@ -33,6 +40,15 @@ Hashed = tuple[bytes, bytes, dict[str, Any]]
 class NotEnrolled(PluginError):
     error = "not_enrolled"
     description = "No code word is set for this client yet. Set one with the client first."
+    status_code = 409
+
+
+class AlreadyEnrolled(PluginError):
+    error = "already_enrolled"
+    description = (
+        "A code word is already set for this client. To change it, give the current word, "
+        "or choose that the client forgot it."
+    )
     status_code = 409
 
 
@@ -56,15 +72,21 @@ def _locked_row(session: Session, tenant: str, pseudonym: str) -> CodewordRow | 
     ).one_or_none()
 
 
-def _activate(row: CodewordRow, hashed: Hashed, actor: str, now: datetime) -> None:
+def _replace(row: CodewordRow, hashed: Hashed, actor: str, now: datetime) -> None:
+    """The new word in force; a reset waiting for approval is left as it is."""
     row.salt, row.digest, row.params = hashed
     row.enrolled_by = actor
     row.enrolled_at = now
     row.failures = 0
     row.locked_until = None
+    row.version = (row.version or 0) + 1
+
+
+def _activate(row: CodewordRow, hashed: Hashed, actor: str, now: datetime) -> None:
+    """The new word in force and any waiting reset settled by it."""
+    _replace(row, hashed, actor, now)
     row.pending_salt = row.pending_digest = row.pending_params = None
     row.pending_by = row.pending_at = None
-    row.version = (row.version or 0) + 1
 
 
 class WordStore:
@@ -89,25 +111,46 @@ class WordStore:
             AuditEvent(tenant, actor, action, subject=pseudonym, detail=detail), session=session
         )
 
-    def set_word(self, tenant: str, pseudonym: str, hashed: Hashed, actor: str) -> None:
-        """Enroll the client's first word or change it; ``actor`` becomes the treating clinician."""
+    def set_first_word(self, tenant: str, pseudonym: str, hashed: Hashed, actor: str) -> None:
+        """Enroll the client's first word; ``actor`` becomes the treating clinician.
+
+        :raises AlreadyEnrolled: when the client has a word (changing it needs the current
+            word, see :meth:`change_in`, or a reset).
+        :raises sqlalchemy.exc.IntegrityError: when a concurrent first enrollment won.
+        """
         now = self._now()
         with write_transaction(self._db) as session:
-            row = _locked_row(session, tenant, pseudonym)
-            action = AuditAction.CODEWORD_CHANGE
-            if row is None:
-                row = CodewordRow(
-                    id=str(uuid.uuid4()),
-                    tenant_id=tenant,
-                    patient_pseudonym=pseudonym,
-                    version=0,
-                )
-                session.add(row)
-                action = AuditAction.CODEWORD_ENROLL
+            if _locked_row(session, tenant, pseudonym) is not None:
+                raise AlreadyEnrolled
+            row = CodewordRow(
+                id=str(uuid.uuid4()), tenant_id=tenant, patient_pseudonym=pseudonym, version=0
+            )
+            session.add(row)
             _activate(row, hashed, actor, now)
             row.treating_clinician = actor
             session.flush()
-            self._audit_in(session, (tenant, pseudonym, actor), action, version=row.version)
+            self._audit_in(
+                session,
+                (tenant, pseudonym, actor),
+                AuditAction.CODEWORD_ENROLL,
+                version=row.version,
+            )
+
+    def change_in(self, session: Session, row: CodewordRow, hashed: Hashed, actor: str) -> None:
+        """Change the word in the transaction that locked ``row`` and proved the current word.
+
+        ``actor`` becomes the treating clinician; a reset waiting for a second approval keeps
+        waiting (only its approval replaces the word with the reset's).
+        """
+        _replace(row, hashed, actor, self._now())
+        row.treating_clinician = actor
+        session.flush()
+        self._audit_in(
+            session,
+            (row.tenant_id, row.patient_pseudonym, actor),
+            AuditAction.CODEWORD_CHANGE,
+            version=row.version,
+        )
 
     def reset(
         self, tenant: str, pseudonym: str, hashed: Hashed, actor: str, *, pending: bool

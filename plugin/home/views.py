@@ -22,12 +22,14 @@ from ..launch.guard import launch_required
 from ..launch.services import LaunchService
 from ..launch.sessions import browser_binding
 from ..launch.store import LiveLaunch
+from ..outbox.services import Outbox
 from ..registry import get_service
 from ..security import csrf_token
 from ..security import verify_csrf
 from ..store import Database
 from ..vault.services import VaultService
 from .attention import AttentionItem
+from .attention import delivery_attention
 from .attention import take_attention
 
 __all__ = ["bp"]
@@ -45,7 +47,11 @@ def _attention(live: LiveLaunch) -> list[AttentionItem]:
         if context.patient
         else None
     )
-    return take_attention(get_service(Database), context.tenant, recipients, subject=subject)
+    deliveries = delivery_attention(
+        get_service(Outbox), context.tenant, context.fhir_user_reference, subject=subject
+    )
+    notices = take_attention(get_service(Database), context.tenant, recipients, subject=subject)
+    return deliveries + notices
 
 
 def _approval_waiting(live: LiveLaunch) -> bool:
@@ -84,7 +90,26 @@ def index(live: LiveLaunch) -> str:
         banner_requested=live.context.need_patient_banner,
         capabilities=capabilities,
         csrf=csrf_token(current_app.config["PLUGIN_SECRET_KEY"], browser_binding() or "", "end"),
+        retry_csrf=csrf_token(
+            current_app.config["PLUGIN_SECRET_KEY"], browser_binding() or "", "delivery-retry"
+        ),
     )
+
+
+@bp.post("/l/<handle>/deliveries/<item_id>/retry")
+@launch_required(Permission.HOME_VIEW)
+def retry_delivery(live: LiveLaunch, item_id: str) -> Response:
+    """Put a delivery the user queued back in the queue (from "For your attention")."""
+    verify_csrf(
+        current_app.config["PLUGIN_SECRET_KEY"],
+        browser_binding(),
+        "delivery-retry",
+        request.form.get("csrf"),
+    )
+    get_service(Outbox).retry(
+        item_id, tenant=live.context.tenant, created_by=live.context.fhir_user_reference or ""
+    )
+    return redirect(url_for("home.index", handle=live.handle), code=303)
 
 
 @bp.post("/l/<handle>/end")

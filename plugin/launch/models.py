@@ -29,6 +29,8 @@ class PendingState(Base):
 
     state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    binding_hash: Mapped[str] = mapped_column(String(64), index=True, server_default="")
+    """SHA-256 of the browser binding: the redirect must come from the same browser."""
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 

@@ -12,6 +12,7 @@ DEFAULT_SCOPE = " ".join(  # noqa: FLY002  (one scope per line reads better)
         "fhirUser",
         "online_access",
         "user/PractitionerRole.rs",
+        "user/Person.rs",
         "patient/Patient.rs",
         "patient/RelatedPerson.rs",
         "patient/Appointment.rus",

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import requests
@@ -17,7 +19,7 @@ from smart_launch.discovery import ConfigurationCache
 from smart_launch.errors import SmartLaunchError
 from smart_launch.errors import TokenRequestError
 from smart_launch.fhir import FhirClient
-from smart_launch.launch import LaunchResult
+from smart_launch.launch import AppRegistration
 from smart_launch.launch import SmartLaunchClient
 from smart_launch.scopes import ScopeSet
 from smart_launch.tokens import refresh
@@ -25,11 +27,16 @@ from smart_launch.tokens import refresh
 from ..audit.interfaces import AuditAction
 from ..audit.interfaces import AuditEvent
 from ..audit.interfaces import AuditSink
+from ..authz import claim_values
 from ..authz import roles_for
 from ..crypto.pseudonyms import Pseudonymizer
 from ..errors import SessionExpired
 from ..tenants.services import SqlTenantRepository
 from ..tenants.services import TenantView
+from .errors import RolesNotMapped
+from .limits import LaunchRateLimiter
+from .roles import RoleEvidence
+from .roles import role_codes
 from .store import LiveLaunch
 from .store import SqlLaunchStore
 from .store import StoredTokens
@@ -39,6 +46,9 @@ __all__ = ["LaunchService", "LaunchTokenSource", "PatientBanner", "asks_for_veri
 log = logging.getLogger(__name__)
 REFRESH_MARGIN = 60.0
 """Refresh when the access token has less than this many seconds left."""
+NOTICE_SECONDS = 600.0
+"""Warn on launched pages when a launch without a refresh token has less than this left."""
+_REFRESH_SCOPES = frozenset({"online_access", "offline_access"})
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,7 @@ class LaunchService:
         http: requests.Session,
         audit: AuditSink,
         pseudonyms: Pseudonymizer,
+        limiter: LaunchRateLimiter | None = None,
     ) -> None:
         self.redirect_uri = redirect_uri
         self.tenants = tenants
@@ -110,17 +121,50 @@ class LaunchService:
         self.http = http
         self.audit = audit
         self.pseudonyms = pseudonyms
+        self.limiter = limiter or LaunchRateLimiter()
+
+    def _registration(self, tenant: TenantView) -> AppRegistration:
+        """The tenant's registration; ``offline_access`` replaces ``online_access`` when the
+        tenant's option ``offline_access`` is true (EHRs that refresh only offline grants)."""
+        registration = self.tenants.registration(tenant, self.redirect_uri)
+        if tenant.options.get("offline_access") is not True:
+            return registration
+        scopes = [s for s in registration.scope.scopes if s not in _REFRESH_SCOPES]
+        return replace(registration, scope=ScopeSet((*scopes, "offline_access")))
 
     def begin_ehr(self, iss: str, launch: str, binding: str) -> tuple[str, TenantView]:
         """Allow-list check first (no outbound request for an unknown ``iss``), then discovery."""
         tenant = self.tenants.by_iss(iss)
-        registration = self.tenants.registration(tenant, self.redirect_uri)
+        registration = self._registration(tenant)
         return self.client.begin(registration, launch=launch, binding=binding), tenant
 
-    def begin_standalone(self, tenant_id: str, binding: str) -> tuple[str, TenantView]:
+    def begin_standalone(
+        self, tenant_id: str, binding: str, *, return_to: str | None = None
+    ) -> tuple[str, TenantView]:
         tenant = self.tenants.by_id(tenant_id)
-        registration = self.tenants.registration(tenant, self.redirect_uri)
-        return self.client.begin(registration, launch=None, binding=binding), tenant
+        registration = self._registration(tenant)
+        url = self.client.begin(registration, launch=None, binding=binding, return_to=return_to)
+        return url, tenant
+
+    def relaunch(self, live: LiveLaunch, binding: str, path: str) -> str:
+        """Start a new sign-in for the launch's EHR that comes back to ``path`` afterwards.
+
+        Only a path inside this launch (``/l/<handle>/...``) is kept; anything else returns to
+        the launch's home page.
+        """
+        prefix = f"/l/{live.handle}/"
+        return_to = path if path.startswith(prefix) and "//" not in path else prefix
+        return self.begin_standalone(live.context.tenant, binding, return_to=return_to)[0]
+
+    @staticmethod
+    def session_minutes_left(live: LiveLaunch) -> int | None:
+        """Minutes until the launch's access ends, when it cannot be refreshed and ends soon."""
+        if live.tokens.refresh_token is not None:
+            return None
+        left = live.tokens.expires_at - time.time()
+        if left > NOTICE_SECONDS:
+            return None
+        return max(0, int(left // 60))
 
     def authorization_origins(self) -> tuple[str, ...]:
         """Origins of every tenant's authorization endpoint (for the standalone form's CSP)."""
@@ -140,8 +184,14 @@ class LaunchService:
         """Finish the redirect and store the launch; returns its handle."""
         return self.complete_launch(params, binding)[0]
 
-    def complete_launch(self, params: Mapping[str, str], binding: str) -> tuple[str, LaunchContext]:
-        """Finish the redirect and store the launch; returns its handle and context."""
+    def complete_launch(
+        self, params: Mapping[str, str], binding: str
+    ) -> tuple[str, LaunchContext, str | None]:
+        """Finish the redirect and store the launch.
+
+        :returns: the handle, the context and, for a relaunch, the path to return to (with the
+            new handle in place of the old one).
+        """
         result = self.client.complete(
             params,
             binding=binding,
@@ -150,11 +200,14 @@ class LaunchService:
             ),
         )
         tenant = self.tenants.by_id(result.context.tenant)
+        evidence = role_codes(result, self.http)
+        claims = result.identity.claims if result.identity else {}
         roles = roles_for(
-            result.context.fhir_user_reference,
-            self._role_codes(result),
-            tenant.role_mapping,
+            result.context.fhir_user_reference, evidence.codes, tenant.role_mapping, claims
         )
+        if not roles:
+            log.info("launch denied: no role mapped for a %s user", evidence.fhir_user_type)
+            raise RolesNotMapped(_unmapped(evidence, claim_values(tenant.role_mapping, claims)))
         tokens = StoredTokens(
             access_token=result.tokens.access_token,
             expires_at=result.tokens.expires_at,
@@ -179,33 +232,7 @@ class LaunchService:
                 detail={"type": result.context.launch_type, "roles": ",".join(roles) or "none"},
             )
         )
-        return handle, result.context
-
-    def _role_codes(self, result: LaunchResult) -> list[str]:
-        context = result.context
-        practitioner = context.fhir_user_reference
-        if context.fhir_user_type != "Practitioner" or practitioner is None:
-            return []
-        if not result.tokens.scope.covers("user/PractitionerRole.rs"):
-            return []
-        access = result.tokens.access_token
-        client = FhirClient(context.iss, _StaticToken(access), session=self.http)
-        try:
-            roles = client.search("PractitionerRole", {"practitioner": practitioner})
-        except SmartLaunchError as exc:
-            log.warning("practitioner roles unavailable: %s", exc.error)
-            return []
-        codes: list[str] = []
-        for role in roles:
-            if role.get_resource_type() != "PractitionerRole":
-                continue  # an _include the server added on its own
-            for concept in getattr(role, "code", None) or []:
-                codes.extend(
-                    f"{coding.system or ''}|{coding.code}"
-                    for coding in concept.coding or []
-                    if coding.code
-                )
-        return codes
+        return handle, result.context, _return_path(result.return_to, handle)
 
     def open(self, handle: str, binding: str | None) -> LiveLaunch:
         return self.launches.open(handle, binding)
@@ -256,12 +283,31 @@ class LaunchService:
         )
 
 
-class _StaticToken:
-    def __init__(self, token: str) -> None:
-        self._token = token
+def _return_path(return_to: str | None, handle: str) -> str | None:
+    """``/l/<old>/rest`` becomes ``/l/<new>/rest``; anything else is dropped."""
+    if not return_to:
+        return None
+    parts = return_to.split("/", 3)
+    if len(parts) < 4 or parts[0] or parts[1] != "l":
+        return None
+    return f"/l/{handle}/{parts[3]}"
 
-    def access_token(self) -> str:
-        return self._token
+
+_SAFE_VALUE = re.compile(r"^[A-Za-z0-9._:/|#-]{1,80}$")
+
+
+def _unmapped(evidence: RoleEvidence, claim_seen: tuple[str, ...]) -> str:
+    """What the administrator must map; role codes and claim values only, no ids or tokens."""
+    kind = evidence.fhir_user_type or "unknown"
+    codes = ", ".join(code for code in evidence.codes[:10] if _SAFE_VALUE.match(code)) or "none"
+    values = ", ".join(value for value in claim_seen[:10] if _SAFE_VALUE.match(value)) or "none"
+    return (
+        "Quietline has no role for your EHR account, so it did not open. "
+        f"Your EHR identifies you as a {kind}. Role codes seen: {codes}. "
+        f"Role claim values seen: {values}. "
+        "Ask your Quietline administrator to map one of these to a Quietline role in the EHR "
+        "registration's role mapping."
+    )
 
 
 def _display_name(patient: object) -> str:

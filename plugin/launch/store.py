@@ -7,6 +7,7 @@ import hmac
 import json
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
@@ -17,6 +18,9 @@ from typing import Any
 
 from sqlalchemy import Delete
 from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from smart_launch.context import LaunchContext
 from smart_launch.launch import PendingAuthorization
@@ -25,6 +29,8 @@ from ..crypto import Sealer
 from ..crypto import lookup_hash
 from ..errors import SessionExpired
 from ..store import Database
+from .errors import SignInBusy
+from .errors import TooManySignIns
 from .models import LaunchRecord
 from .models import PendingState
 
@@ -44,14 +50,41 @@ def _aware(value: datetime) -> datetime:
 
 
 class SqlLaunchStateStore:
-    """:class:`smart_launch.launch.LaunchStateStore` in SQL; ``consume`` is one DELETE."""
+    """:class:`smart_launch.launch.LaunchStateStore` in SQL.
 
-    def __init__(self, db: Database, sealer: Sealer) -> None:
+    ``consume`` is one ``DELETE ... WHERE state_hash = ? AND binding_hash = ? RETURNING``: only
+    the browser that started the sign-in can use its state, and an answer replayed from another
+    browser leaves the state usable for its owner.  ``save`` refuses, writing nothing, beyond
+    ``per_binding`` pending states for one browser (:class:`TooManySignIns`, 429) or ``total``
+    for everyone (:class:`SignInBusy`, 503); replicas share these caps.  Expired rows are purged
+    at most every ``purge_interval`` seconds per process, and at once when the total cap is hit.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        sealer: Sealer,
+        *,
+        per_binding: int = 10,
+        total: int = 10_000,
+        purge_interval: float = 60.0,
+    ) -> None:
         self._db = db
         self._sealer = sealer
+        self.per_binding = per_binding
+        self.total = total
+        self._purge_interval = purge_interval
+        self._next_purge = 0.0
+        self._purge_lock = threading.Lock()
 
     def save(self, state: str, pending: PendingAuthorization) -> None:
+        """Store ``pending`` under ``state``.
+
+        :raises TooManySignIns: this browser already has ``per_binding`` sign-ins pending.
+        :raises SignInBusy: ``total`` sign-ins are pending.
+        """
         key = lookup_hash(state)
+        binding_hash = lookup_hash(pending.binding)
         payload = json.dumps(
             {
                 "iss": pending.iss,
@@ -60,28 +93,58 @@ class SqlLaunchStateStore:
                 "launch_type": pending.launch_type,
                 "binding": pending.binding,
                 "expires_at": pending.expires_at,
+                "return_to": pending.return_to,
             }
         ).encode()
+        now = datetime.now(UTC)
+        self._purge_if_due(now)
         with self._db.session() as session:
-            # Abandoned sign-ins expire; clearing them here keeps the table small (indexed).
-            session.execute(delete(PendingState).where(PendingState.expires_at < datetime.now(UTC)))
+            mine = session.scalar(
+                select(func.count())
+                .select_from(PendingState)
+                .where(PendingState.binding_hash == binding_hash, PendingState.expires_at >= now)
+            )
+            if int(mine or 0) >= self.per_binding:
+                raise TooManySignIns
+            if self._count(session) >= self.total:
+                session.execute(delete(PendingState).where(PendingState.expires_at < now))
+                if self._count(session) >= self.total:
+                    raise SignInBusy
             session.add(
                 PendingState(
                     state_hash=key,
                     tenant_id=pending.tenant,
+                    binding_hash=binding_hash,
                     sealed=self._sealer.seal(payload, aad=key.encode()),
                     expires_at=_utc(pending.expires_at),
                 )
             )
 
-    def consume(self, state: str) -> PendingAuthorization | None:
+    @staticmethod
+    def _count(session: Session) -> int:
+        return int(session.scalar(select(func.count()).select_from(PendingState)) or 0)
+
+    def _purge_if_due(self, now: datetime) -> None:
+        with self._purge_lock:
+            due = time.monotonic() >= self._next_purge
+            if due:
+                self._next_purge = time.monotonic() + self._purge_interval
+        if due:
+            self.purge_expired(now)
+
+    def consume(self, state: str, binding: str) -> PendingAuthorization | None:
+        """Remove and return the state if ``binding`` started it; otherwise change nothing."""
         key = lookup_hash(state)
         with self._db.session() as session:
             # DELETE ... RETURNING is atomic on SQLite >= 3.35 and PostgreSQL: of two
-            # concurrent redirects with the same state, exactly one gets the row.
+            # concurrent redirects with the same state, exactly one gets the row, and a
+            # redirect from another browser matches no row at all.
             row = session.execute(
                 delete(PendingState)
-                .where(PendingState.state_hash == key)
+                .where(
+                    PendingState.state_hash == key,
+                    PendingState.binding_hash == lookup_hash(binding),
+                )
                 .returning(PendingState.tenant_id, PendingState.sealed)
             ).first()
         if row is None:
@@ -95,7 +158,14 @@ class SqlLaunchStateStore:
             launch_type=data["launch_type"],
             binding=data["binding"],
             expires_at=float(data["expires_at"]),
+            return_to=data.get("return_to"),
         )
+
+    def is_pending(self, state: str) -> bool:
+        """Whether ``state`` is stored and unexpired (for a clear error; changes nothing)."""
+        with self._db.session() as session:
+            row = session.get(PendingState, lookup_hash(state))
+            return row is not None and _aware(row.expires_at) >= datetime.now(UTC)
 
     def purge_expired(self, now: datetime | None = None) -> int:
         cutoff = now or datetime.now(UTC)
@@ -259,3 +329,20 @@ class SqlLaunchStore:
         with self._db.session() as session:
             result = session.execute(self._expired(datetime.now(UTC)))
             return int(getattr(result, "rowcount", 0) or 0)
+
+    def open_for_delivery(self, handle: str) -> LiveLaunch | None:
+        """The launch ``handle`` while it is live, without a browser binding, for the outbox
+        worker delivering a write that launch queued; ``None`` once it ended or timed out.
+
+        Reading does not count as activity: ``last_seen_at`` is left alone, so a worker never
+        keeps an idle session alive.
+        """
+        now = datetime.now(UTC)
+        with self._db.session() as session:
+            row = session.get(LaunchRecord, handle)
+            if row is None:
+                return None
+            if _aware(row.expires_at) <= now or _aware(row.last_seen_at) + self._idle <= now:
+                return None
+            blob = row.sealed
+        return self._open(handle, blob)

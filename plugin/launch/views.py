@@ -15,14 +15,17 @@ from werkzeug.wrappers import Response
 
 from smart_launch.keys import ClientKeys
 
+from ..authz import Permission
 from ..registry import get_service
 from ..security import csrf_token
 from ..security import verify_csrf
 from .errors import LaunchParametersMissing
+from .guard import launch_required
 from .services import LaunchService
 from .services import asks_for_verification
 from .sessions import browser_binding
 from .sessions import ensure_browser_binding
+from .store import LiveLaunch
 
 __all__ = ["bp"]
 
@@ -34,6 +37,11 @@ VERIFY_ENDPOINT = "codeword.index"
 
 def _secret() -> bytes:
     return bytes(current_app.config["PLUGIN_SECRET_KEY"])
+
+
+def _client_address() -> str:
+    """The peer address (behind a proxy, the WSGI server's ProxyFix decides what this is)."""
+    return request.remote_addr or "unknown"
 
 
 def _redirect(url: str) -> Response:
@@ -49,7 +57,9 @@ def ehr_launch() -> Response:
     launch = request.args.get("launch", "")
     if not iss or not launch:
         raise LaunchParametersMissing
-    url, tenant = get_service(LaunchService).begin_ehr(iss, launch, ensure_browser_binding())
+    service = get_service(LaunchService)
+    service.limiter.check(_client_address())
+    url, tenant = service.begin_ehr(iss, launch, ensure_browser_binding())
     g.frame_origins = tenant.frame_origins
     return _redirect(url)
 
@@ -74,6 +84,7 @@ def standalone_start() -> Response:
     binding = browser_binding()
     verify_csrf(_secret(), binding, "standalone", request.form.get("csrf"))
     service = get_service(LaunchService)
+    service.limiter.check(_client_address())
     url, _ = service.begin_standalone(request.form.get("tenant", ""), binding or "")
     return _redirect(url)
 
@@ -85,12 +96,36 @@ def callback() -> Response:
     params = {
         key: request.args[key] for key in ("state", "code", "error", "iss") if key in request.args
     }
-    handle, context = service.complete_launch(params, browser_binding() or "")
+    handle, context, return_to = service.complete_launch(params, browser_binding() or "")
+    if return_to is not None:
+        return _redirect(return_to)
     # A launch from a verification link opens the verification screen; the appContext stays in
     # the sealed launch (the codeword views read it there), never in this URL.
     if asks_for_verification(context.app_context) and VERIFY_ENDPOINT in current_app.view_functions:
         return _redirect(url_for(VERIFY_ENDPOINT, handle=handle))
     return _redirect(url_for("home.index", handle=handle))
+
+
+@bp.get("/l/<handle>/relaunch")
+@launch_required(Permission.HOME_VIEW)
+def relaunch(live: LiveLaunch) -> Response:
+    """Sign in again before the EHR access ends; come back to the page named by ``next``."""
+    service = get_service(LaunchService)
+    service.limiter.check(_client_address())
+    return _redirect(service.relaunch(live, ensure_browser_binding(), request.args.get("next", "")))
+
+
+@bp.app_context_processor
+def _session_notice() -> dict[str, object]:
+    """``session_notice`` for base.html: minutes left and a relaunch link, or nothing."""
+    live = getattr(g, "launch", None)
+    if not isinstance(live, LiveLaunch):
+        return {}
+    minutes = LaunchService.session_minutes_left(live)
+    if minutes is None:
+        return {}
+    link = url_for("launch.relaunch", handle=live.handle, next=request.path)
+    return {"session_notice": {"minutes": minutes, "relaunch_url": link}}
 
 
 @bp.get("/.well-known/jwks.json")

@@ -178,6 +178,7 @@ class NotesService:
                 identifier_value=identifier,
                 created_by=author,
                 patient_pseudonym=subject,
+                launch_handle=live.handle,
             )
             self._audit.record(
                 AuditEvent(

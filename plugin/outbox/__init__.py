@@ -6,26 +6,29 @@ belongs to; :class:`OutboxWorker` delivers it with a FHIR conditional create on 
 retrying with backoff until it arrives exactly once or fails for a reason a retry cannot fix.
 """
 
+from .backend import DEFAULT_BACKEND_SCOPE
+from .backend import backend_client_factory
 from .interfaces import MissingIdempotencyKey
+from .interfaces import NoDeliveryCredentials
 from .interfaces import NotRetryable
 from .interfaces import OutboxError
 from .interfaces import OutboxItemNotFound
 from .interfaces import PayloadCipher
 from .interfaces import ResourceCreator
 from .interfaces import TenantDirectory
+from .interfaces import UserClients
 from .models import OutboxItem
 from .models import OutboxStatus
 from .services import OPEN_STATUSES
 from .services import Outbox
 from .services import OutboxEntry
-from .worker import DEFAULT_BACKEND_SCOPE
 from .worker import OutboxWorker
-from .worker import backend_client_factory
 
 __all__ = [
     "DEFAULT_BACKEND_SCOPE",
     "OPEN_STATUSES",
     "MissingIdempotencyKey",
+    "NoDeliveryCredentials",
     "NotRetryable",
     "Outbox",
     "OutboxEntry",
@@ -37,5 +40,6 @@ __all__ = [
     "PayloadCipher",
     "ResourceCreator",
     "TenantDirectory",
+    "UserClients",
     "backend_client_factory",
 ]

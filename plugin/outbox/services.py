@@ -7,10 +7,17 @@ on an identifier)".  :meth:`Outbox.enqueue` therefore only adds the row to the c
 and never commits; :mod:`plugin.outbox.worker` delivers it.  A Provenance has no identifier
 in R4, so its create is made idempotent on the versioned reference it targets instead
 (``search_param="target"``).
+
+An item also records, sealed, the launch that queued it (from ``flask.g.launch``, set by
+:func:`plugin.launch.guard.launch_required`, unless the caller names one): while that launch is
+live the worker writes with the clinician's own token.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -21,10 +28,13 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from fhir.resources.R4B.resource import Resource
+from flask import g
+from flask import has_app_context
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from ..crypto import SealError
 from ..store import Database
 from .interfaces import MissingIdempotencyKey
 from .interfaces import NotRetryable
@@ -32,20 +42,30 @@ from .interfaces import OutboxItemNotFound
 from .interfaces import PayloadCipher
 from .models import OutboxItem
 from .models import OutboxStatus
+from .sealed import identifier_of
+from .sealed import launch_handle_of
+from .sealed import remote_id_of
+from .sealed import seal_for_row
 
 __all__ = [
     "OPEN_STATUSES",
+    "RETRYABLE_STATUSES",
     "SEARCH_PARAMS",
     "Outbox",
     "OutboxEntry",
+    "identifier_of",
     "if_none_exist",
+    "launch_handle_of",
     "payload_aad",
+    "remote_id_of",
+    "seal_for_row",
 ]
 
 OPEN_STATUSES: tuple[OutboxStatus, ...] = (
     OutboxStatus.PENDING,
     OutboxStatus.DELIVERING,
     OutboxStatus.FAILED,
+    OutboxStatus.NEEDS_ATTENTION,
 )
 """What the clinician needs to see: everything not yet delivered."""
 
@@ -58,8 +78,15 @@ SEARCH_PARAMS = frozenset({"identifier", "target"})
 identifier, or ``target=<reference>`` for a Provenance (which has no identifier in R4)."""
 
 
-def payload_aad(item: OutboxItem) -> bytes:
-    """The associated data binding a sealed payload to its row, tenant and idempotency key."""
+RETRYABLE_STATUSES: tuple[OutboxStatus, ...] = (OutboxStatus.FAILED, OutboxStatus.NEEDS_ATTENTION)
+"""What a person can put back in the queue."""
+
+
+def payload_aad(item: OutboxItem, identifier_value: str | None = None) -> bytes:
+    """The associated data binding a sealed payload to its row, tenant and idempotency key.
+
+    :param identifier_value: the clear identifier when the row no longer holds it.
+    """
     parts = [
         "quietline-outbox",
         item.id,
@@ -67,11 +94,20 @@ def payload_aad(item: OutboxItem) -> bytes:
         item.kind,
         item.resource_type,
         item.identifier_system,
-        item.identifier_value,
+        identifier_value if identifier_value is not None else item.identifier_value or "",
     ]
     if (item.search_param or "identifier") != "identifier":  # older rows keep their binding
         parts.append(item.search_param)
     return "\x1f".join(parts).encode()
+
+
+def _current_launch() -> str | None:
+    """The handle of the launch of the current request, if any."""
+    if not has_app_context():
+        return None
+    live = g.get("launch")
+    handle = getattr(live, "handle", None)
+    return handle if isinstance(handle, str) else None
 
 
 def if_none_exist(system: str, value: str, search_param: str = "identifier") -> str:
@@ -102,8 +138,8 @@ class OutboxEntry:
     patient_pseudonym: str | None
 
     @classmethod
-    def of(cls, row: OutboxItem) -> OutboxEntry:
-        """Copy the displayable columns of ``row``."""
+    def of(cls, row: OutboxItem, remote_id: str | None = None) -> OutboxEntry:
+        """Copy the displayable columns of ``row``; ``remote_id`` opened by the caller."""
         return cls(
             id=row.id,
             kind=row.kind,
@@ -114,7 +150,7 @@ class OutboxEntry:
             last_error_code=row.last_error_code,
             created_at=row.created_at,
             delivered_at=row.delivered_at,
-            remote_id=row.remote_id,
+            remote_id=remote_id if remote_id is not None else row.remote_id,
             created_by=row.created_by,
             patient_pseudonym=row.patient_pseudonym,
         )
@@ -157,15 +193,25 @@ class Outbox:
     """Queues writes in the caller's transaction and shows their state.
 
     :param db: the database, for listing and retrying (enqueueing uses the caller's session).
-    :param cipher: seals the resource JSON at rest.
+    :param cipher: seals the resource JSON, the identifiers and the launch handle at rest.
+    :param index_key: keys the idempotency hash; every process sharing the database must use
+        the same key (the app derives it from ``PLUGIN_TOKEN_KEY``).  Without one a random key
+        is used, and duplicates are only caught among items this instance queued.
     :param clock: seconds since the epoch, :func:`time.time` unless a test injects another.
     """
 
     def __init__(
-        self, db: Database, cipher: PayloadCipher, *, clock: Callable[[], float] = time.time
+        self,
+        db: Database,
+        cipher: PayloadCipher,
+        *,
+        index_key: bytes | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = db
         self._cipher = cipher
+        secret = index_key if index_key is not None else os.urandom(32)
+        self._index_key = hmac.new(secret, b"quietline-outbox-index", hashlib.sha256).digest()
         self._clock = clock
 
     def _now(self) -> datetime:
@@ -183,6 +229,7 @@ class Outbox:
         patient_pseudonym: str | None = None,
         kind: str = "create",
         search_param: str = "identifier",
+        launch_handle: str | None = None,
     ) -> str:
         """Add a conditional create of ``resource`` to ``session``; the caller commits.
 
@@ -198,6 +245,8 @@ class Outbox:
         :param patient_pseudonym: the keyed pseudonym the UI lists the item under.
         :param search_param: ``identifier`` (``If-None-Exist: identifier=system|value``) or
             ``target`` (``If-None-Exist: target=value``).
+        :param launch_handle: the launch whose token may deliver it; by default the launch of
+            the current request (``flask.g.launch``), if any.
         :returns: the new item's id.
         :raises MissingIdempotencyKey: when the resource lacks that identifier or target.
         :raises ValueError: for a kind other than ``create`` or an unknown search parameter.
@@ -219,6 +268,7 @@ class Outbox:
             resource_type=resource.get_resource_type(),
             identifier_system=identifier_system,
             identifier_value=identifier_value,
+            identifier_hash=self._index(identifier_system, identifier_value),
             search_param=search_param,
             status=OutboxStatus.PENDING.value,
             attempts=0,
@@ -229,8 +279,24 @@ class Outbox:
         )
         data = resource.model_dump_json().encode()
         item.sealed_payload = self._cipher.seal(data, aad=payload_aad(item))
+        item.identifier_sealed = seal_for_row(self._cipher, item.id, "identifier", identifier_value)
+        handle = launch_handle or _current_launch()
+        if handle:
+            item.launch_sealed = seal_for_row(self._cipher, item.id, "launch", handle)
         session.add(item)
         return item.id
+
+    def _index(self, system: str, value: str) -> str:
+        """The keyed hash the unique constraint holds instead of the identifier."""
+        message = f"{system}\x1f{value}".encode()
+        return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
+
+    def _entry(self, row: OutboxItem) -> OutboxEntry:
+        try:
+            remote_id = remote_id_of(self._cipher, row)
+        except SealError:  # an altered row still lists; its EHR id is just not shown
+            remote_id = None
+        return OutboxEntry.of(row, remote_id)
 
     def list_for(
         self,
@@ -253,7 +319,24 @@ class Outbox:
             query = query.where(OutboxItem.patient_pseudonym == patient_pseudonym)
         query = query.order_by(OutboxItem.created_at.desc(), OutboxItem.id).limit(limit)
         with self._db.session() as session:
-            return [OutboxEntry.of(row) for row in session.scalars(query)]
+            return [self._entry(row) for row in session.scalars(query)]
+
+    def needing_attention(
+        self, tenant: str, *, created_by: str, limit: int = 50
+    ) -> list[OutboxEntry]:
+        """The items ``created_by`` queued that wait for a person, newest first."""
+        query = (
+            select(OutboxItem)
+            .where(
+                OutboxItem.tenant_id == tenant,
+                OutboxItem.created_by == created_by,
+                OutboxItem.status == OutboxStatus.NEEDS_ATTENTION.value,
+            )
+            .order_by(OutboxItem.created_at.desc(), OutboxItem.id)
+            .limit(limit)
+        )
+        with self._db.session() as session:
+            return [self._entry(row) for row in session.scalars(query)]
 
     def get(self, tenant: str, item_id: str) -> OutboxEntry:
         """One item of the tenant.
@@ -264,21 +347,25 @@ class Outbox:
             row = session.get(OutboxItem, item_id)
             if row is None or row.tenant_id != tenant:
                 raise OutboxItemNotFound
-            return OutboxEntry.of(row)
+            return self._entry(row)
 
-    def retry(self, item_id: str, *, tenant: str) -> None:
-        """Put a failed item back in the queue, due now, with its attempts reset.
+    def retry(self, item_id: str, *, tenant: str, created_by: str | None = None) -> None:
+        """Put a failed item, or one needing attention, back in the queue, due now, with its
+        attempts reset.
 
-        :raises OutboxItemNotFound: when the tenant has no item with that id.
-        :raises NotRetryable: when the item is not failed.
+        :param created_by: only an item this staff member queued, when given.
+        :raises OutboxItemNotFound: when the tenant (or that staff member) has no such item.
+        :raises NotRetryable: when the item is neither failed nor needing attention.
         """
+        mine = [] if created_by is None else [OutboxItem.created_by == created_by]
         with self._db.session() as session:
             changed = session.execute(
                 update(OutboxItem)
                 .where(
                     OutboxItem.id == item_id,
                     OutboxItem.tenant_id == tenant,
-                    OutboxItem.status == OutboxStatus.FAILED.value,
+                    OutboxItem.status.in_([status.value for status in RETRYABLE_STATUSES]),
+                    *mine,
                 )
                 .values(
                     status=OutboxStatus.PENDING.value,
@@ -292,5 +379,7 @@ class Outbox:
             )
             if getattr(changed, "rowcount", 0) == 1:
                 return
-        self.get(tenant, item_id)  # raises OutboxItemNotFound when it does not exist
+        entry = self.get(tenant, item_id)  # raises OutboxItemNotFound when it does not exist
+        if created_by is not None and entry.created_by != created_by:
+            raise OutboxItemNotFound
         raise NotRetryable

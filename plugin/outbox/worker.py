@@ -7,7 +7,13 @@ a lost answer or an expired lease leaves exactly one resource in the EHR.  Claim
 transaction of its own: ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, an atomic
 compare-and-set ``UPDATE`` on SQLite.  ``attempts`` counts claims; transient failures go back to
 ``pending`` with exponential backoff and jitter, errors the EHR will repeat (4xx) fail at once.
-Deferred writes use SMART Backend Services (:func:`backend_client_factory`).
+
+While the launch that queued a write is live, the write goes out with that user's own token
+(:class:`~plugin.outbox.interfaces.UserClients`), so the EHR records the clinician as its
+author.  Otherwise, or when the EHR refuses that token, it goes out with SMART Backend Services
+(:func:`backend_client_factory`): the tenant's separately registered backend client, or the
+launch client where the tenant allows it.  When no token can be had the item needs attention
+(``needs_attention``) and waits for a person, instead of being retried silently.
 """
 
 from __future__ import annotations
@@ -34,28 +40,29 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from smart_launch.backend import BackendServicesClient
-from smart_launch.fhir import FhirClient
-from smart_launch.http import make_session
-from smart_launch.keys import ClientKeys
+from smart_launch import errors
+from smart_launch.fhir import CreateResult
 
 from ..audit.interfaces import AuditAction
 from ..audit.interfaces import AuditEvent
 from ..audit.interfaces import AuditSink
+from ..errors import SessionExpired
 from ..store import Database
+from .backend import DEFAULT_BACKEND_SCOPE
+from .backend import backend_client_factory
 from .interfaces import PayloadCipher
 from .interfaces import ResourceCreator
-from .interfaces import TenantDirectory
+from .interfaces import UserClients
 from .interfaces import classify_failure
 from .models import OutboxItem
 from .models import OutboxStatus
+from .sealed import identifier_of
+from .sealed import launch_handle_of
+from .sealed import seal_for_row
 from .services import if_none_exist
 from .services import payload_aad
 
 __all__ = ["DEFAULT_BACKEND_SCOPE", "ClientFactory", "OutboxWorker", "backend_client_factory"]
-
-DEFAULT_BACKEND_SCOPE = "system/DocumentReference.c system/Provenance.c"
-"""The ``system/`` scopes the worker asks for; extend as more resource types are written."""
 
 ClientFactory = Callable[[str], ResourceCreator]
 """Tenant id -> a FHIR client for that tenant's EHR."""
@@ -84,6 +91,7 @@ class OutboxWorker:
     :param clock: seconds since the epoch (tests inject one to skip backoff without sleeping).
     :param jitter: a number in [0, 1) spreading retries (a system random source by default).
     :param audit: records each delivery and each final failure in the audit chain.
+    :param user_clients: clients acting with the token of the launch that queued an item.
     """
 
     def __init__(
@@ -99,6 +107,7 @@ class OutboxWorker:
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] | None = None,
         audit: AuditSink | None = None,
+        user_clients: UserClients | None = None,
     ) -> None:
         if max_attempts < 1 or base_delay <= 0 or max_delay < base_delay or lease <= 0:
             raise ValueError("Outbox worker timings must be positive and max_delay >= base_delay.")
@@ -112,6 +121,7 @@ class OutboxWorker:
         self._clock = clock
         self._jitter = jitter or random.SystemRandom().random
         self._audit = audit
+        self._users = user_clients
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
@@ -208,27 +218,53 @@ class OutboxWorker:
     def _deliver(self, claim: _Claim) -> None:
         row = claim.row
         try:
-            data = self._cipher.open(row.sealed_payload, aad=payload_aad(row))
+            value = identifier_of(self._cipher, row)
+            data = self._cipher.open(row.sealed_payload, aad=payload_aad(row, value))
             model = get_fhir_model_class(row.resource_type)
             resource = cast("Resource", model.model_validate_json(data))
             condition = if_none_exist(
-                row.identifier_system, row.identifier_value, row.search_param or "identifier"
+                row.identifier_system, value, row.search_param or "identifier"
             )
-            result = self._clients(row.tenant_id).create(resource, if_none_exist=condition)
+            result = self._as_user(row, resource, condition)
+            if result is None:
+                result = self._clients(row.tenant_id).create(resource, if_none_exist=condition)
         except Exception as exc:  # noqa: BLE001  (every failure is recorded on the item)
             self._record_failure(claim, exc)
             return
+        remote_id = str(result.versioned.resource.id or "")
         self._settle(
             claim,
             status=OutboxStatus.DELIVERED.value,
             delivered_at=self._now(),
-            remote_id=result.versioned.resource.id,
+            remote_id=None,
+            remote_id_sealed=seal_for_row(self._cipher, row.id, "remote_id", remote_id),
+            identifier_value=None,  # the conditional create is done; the hash stays
             last_error_code=None,
             sealed_payload=b"",  # the EHR holds the note now; keep no second copy
         )
 
+    def _as_user(self, row: OutboxItem, resource: Resource, condition: str) -> CreateResult | None:
+        """Create with the token of the launch that queued ``row`` while it is live.
+
+        ``None`` when there is no such launch or it cannot write this resource, and when the
+        EHR refuses the user's token (the launch ended meanwhile, or its scopes fall short):
+        the caller then uses Backend Services.  The conditional create keeps a retry with the
+        other client idempotent.
+        """
+        handle = launch_handle_of(self._cipher, row) if self._users is not None else None
+        if handle is None or self._users is None:
+            return None
+        client = self._users.for_launch(handle, row.tenant_id, resource)
+        if client is None:
+            return None
+        try:
+            return client.create(resource, if_none_exist=condition)
+        except (SessionExpired, errors.FhirUnauthorized) as exc:
+            log.info("Outbox item %s: user token refused (%s).", row.id, type(exc).__name__)
+            return None
+
     def _record_failure(self, claim: _Claim, exc: Exception) -> None:
-        code, transient = classify_failure(exc)
+        code, disposition = classify_failure(exc)
         attempts = claim.row.attempts
         log.warning(
             "Outbox item %s: attempt %d failed with %s (%s).",
@@ -237,7 +273,10 @@ class OutboxWorker:
             code,
             type(exc).__name__,
         )
-        if transient and attempts < self.max_attempts:
+        if disposition == "attention":
+            status = OutboxStatus.NEEDS_ATTENTION.value
+            self._settle(claim, status=status, last_error_code=code)
+        elif disposition == "retry" and attempts < self.max_attempts:
             due = self._now() + timedelta(seconds=self.backoff(attempts))
             status = OutboxStatus.PENDING.value
             self._settle(claim, status=status, next_attempt_at=due, last_error_code=code)
@@ -303,34 +342,3 @@ class OutboxWorker:
                 )
                 .execution_options(synchronize_session=False)
             )
-
-
-def backend_client_factory(
-    tenants: TenantDirectory, keys: ClientKeys, scope: str = DEFAULT_BACKEND_SCOPE
-) -> Callable[[str], FhirClient]:
-    """FHIR clients authorised by SMART Backend Services, one per tenant registration.
-
-    Each client caches its short-lived ``system/`` token; a changed registration (iss, client
-    id or algorithm) gets a new client.
-
-    :param tenants: the tenant repository.
-    :param keys: the app's signing keys (the EHR knows their public JWKS).
-    :param scope: the ``system/`` scopes to request.
-    """
-    http = make_session()
-    lock = threading.Lock()
-    clients: dict[tuple[str, str, str, str], FhirClient] = {}
-
-    def client_for(tenant_id: str) -> FhirClient:
-        view = tenants.by_id(tenant_id)
-        key = (view.id, view.iss, view.client_id, view.signing_alg)
-        with lock:
-            client = clients.get(key)
-            if client is None:
-                backend = BackendServicesClient(
-                    view.iss, view.client_id, keys, scope, alg=view.signing_alg, session=http
-                )
-                client = clients[key] = FhirClient(view.iss, backend, session=http)
-            return client
-
-    return client_for

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +15,16 @@ from alembic.config import Config
 from sqlalchemy import Engine
 from sqlalchemy import create_engine
 from sqlalchemy import event
+from sqlalchemy import make_url
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-__all__ = ["Database", "alembic_config"]
+__all__ = ["FILE_MODE", "Database", "alembic_config", "sqlite_path"]
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+FILE_MODE = 0o600
+"""The SQLite database, its ``-wal`` and its ``-shm`` are readable by their owner only."""
 
 
 def alembic_config(url: str) -> Config:
@@ -29,7 +34,40 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL; ``None`` for other databases and in-memory ones."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _create_private(path: Path) -> None:
+    """Create ``path`` with mode 0600 (or narrow an existing file to it) before SQLite opens it.
+
+    SQLite creates the ``-wal`` and ``-shm`` files with the mode of the database file, so they
+    follow; :func:`_narrow` re-applies the mode to all three on every new connection.
+    """
+    if not path.parent.is_dir():
+        return  # SQLite reports the missing folder itself, as it would without us
+    descriptor = os.open(path, os.O_CREAT | os.O_RDWR, FILE_MODE)
+    os.close(descriptor)
+    _narrow(path)
+
+
+def _narrow(path: Path) -> None:
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if candidate.stat().st_mode & 0o777 != FILE_MODE:
+                candidate.chmod(FILE_MODE)
+        except FileNotFoundError:
+            continue
+
+
+def _sqlite_pragmas(path: Path | None, dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -38,6 +76,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+    if path is not None:
+        _narrow(path)
 
 
 class Database:
@@ -46,11 +86,14 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = _driver_url(url)
         kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True}
+        path = sqlite_path(self.url)
         if self.url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+            if path is not None:
+                _create_private(path)
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", partial(_sqlite_pragmas, path))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -8,9 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON
+from sqlalchemy import Boolean
 from sqlalchemy import DateTime
+from sqlalchemy import Integer
 from sqlalchemy import LargeBinary
 from sqlalchemy import String
+from sqlalchemy import true
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -24,7 +27,14 @@ def _now() -> datetime:
 
 
 class Tenant(Base):
-    """An EHR registration.  ``iss`` is stored normalised and is the allow-list key."""
+    """An EHR registration.  ``iss`` is stored normalised and is the allow-list key.
+
+    The ``backend_*`` columns describe a separately registered SMART Backend Services client
+    (its secret sealed like the launch client's); ``backend_on_launch_client`` allows Backend
+    Services with the launch client's own credentials when there is none.  ``revision`` grows
+    on every write: replicas compare ``count``, ``sum(revision)`` and ``max(updated_at)`` to see
+    that their cached list is stale.
+    """
 
     __tablename__ = "tenants"
 
@@ -42,3 +52,15 @@ class Tenant(Base):
     confidentiality: Mapped[str] = mapped_column(String(1), default="R")
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    backend_client_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    backend_auth_method: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    backend_signing_alg: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    backend_client_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    backend_scope: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    backend_on_launch_client: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, default=_now
+    )

@@ -8,9 +8,11 @@ SMART App Launch 2.2 (https://hl7.org/fhir/smart-app-launch/STU2.2/app-launch.ht
   ``launch`` + the ``launch`` scope and takes user, patient and encounter from the launch;
 - the token response carries ``patient``, ``encounter``, ``need_patient_banner`` and
   ``smart_style_url``, and ``appContext`` when the launch had one (CDS Hooks 2.0, "Link": the
-  EHR passes a SMART link's ``appContext`` on this way); an ``id_token`` (RS256, ``fhirUser``)
-  when ``openid`` is granted;
-- refresh tokens only with ``offline_access``/``online_access``, rotated on each use;
+  EHR passes a SMART link's ``appContext`` on this way); an ``id_token`` (RS256, or ES256 in
+  that mode; ``fhirUser`` a Practitioner, or in those modes a relative PractitionerRole or
+  Person) when ``openid`` is granted;
+- refresh tokens only with ``offline_access``/``online_access`` (only ``offline_access`` in
+  that mode), rotated on each use;
 - Backend Services: ``client_credentials`` with ``private_key_jwt``, ``system/`` scopes,
   ``expires_in`` of at most 300 seconds and no refresh token.
 """
@@ -34,6 +36,7 @@ from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc6749.grants import RefreshTokenGrant
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
+from joserfc.jwk import ECKey
 from joserfc.jwk import RSAKey
 
 from .client_auth import ClientModel
@@ -45,8 +48,9 @@ from .models import ONLINE_REFRESH_LIFETIME
 from .models import AuthorizationCodeRecord
 from .models import Subject
 from .models import TokenRecord
+from .seed import ROLES
 from .seed import USERS
-from .signing import ID_TOKEN_ALG
+from .seed import person_id
 
 if TYPE_CHECKING:
     from .state import SandboxState
@@ -58,6 +62,7 @@ BACKEND_MAX_LIFETIME = 300
 ID_TOKEN_LIFETIME = 300
 _AUTH_METHODS = ["client_secret_basic", "private_key_jwt"]
 _REFRESH_SCOPES = frozenset({"offline_access", "online_access"})
+_OFFLINE_ONLY = frozenset({"offline_access"})
 
 
 class SmartAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
@@ -95,7 +100,10 @@ class SmartAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             "expires_in": lifetime,
             "scope": granted,
         }
-        refreshable = _REFRESH_SCOPES.intersection(granted.split())
+        refresh_scopes = (
+            _OFFLINE_ONLY if self.state.config.refresh_requires_offline else _REFRESH_SCOPES
+        )
+        refreshable = refresh_scopes.intersection(granted.split())
         if include_refresh_token and refreshable and client.check_grant_type("refresh_token"):
             token["refresh_token"] = secrets.token_urlsafe(48)
         if isinstance(user, Subject):
@@ -271,19 +279,23 @@ class SmartOpenIDCode(OpenIDCode):  # type: ignore[misc]
     def exists_nonce(self, nonce: str, request: Any) -> bool:
         return self.state.grants.nonce_used(str(request.payload.client_id), nonce)
 
-    def resolve_client_private_key(self, _client: ClientModel) -> RSAKey:
+    def resolve_client_private_key(self, _client: ClientModel) -> RSAKey | ECKey:
+        alg = self.state.config.id_token_alg
         if self.state.config.faults.id_token_fault != "signature":
-            return self.state.signing_key.key
+            return self.state.signing_key.for_alg(alg)[0]
         with self._lock:
             if self._wrong_key is None:
                 self._wrong_key = RSAKey.generate_key(2048, private=True)
+            if alg == "ES256":
+                return ECKey.generate_key("P-256", private=True)
             return self._wrong_key
 
     def get_client_algorithm(self, _client: ClientModel) -> str:
-        return ID_TOKEN_ALG
+        return self.state.config.id_token_alg
 
     def get_encode_header(self, _client: ClientModel) -> dict[str, str]:
-        return {"alg": ID_TOKEN_ALG, "kid": self.state.signing_key.kid, "typ": "JWT"}
+        alg = self.state.config.id_token_alg
+        return {"alg": alg, "kid": self.state.signing_key.for_alg(alg)[1], "typ": "JWT"}
 
     def get_client_claims(self, client: ClientModel) -> dict[str, Any]:
         now = int(time.time())
@@ -306,9 +318,18 @@ class SmartOpenIDCode(OpenIDCode):  # type: ignore[misc]
     def generate_user_info(self, user: Subject, _scope: str) -> dict[str, Any]:
         return {
             "sub": user.user_id,
-            "fhirUser": f"{self.state.config.fhir_base}/Practitioner/{user.user_id}",
+            "fhirUser": self._fhir_user(user.user_id),
             "name": USERS.get(user.user_id, user.user_id),
         }
+
+    def _fhir_user(self, user_id: str) -> str:
+        """The configured kind of reference; PractitionerRole and Person are relative."""
+        kind = self.state.config.fhir_user_type
+        if kind == "PractitionerRole":
+            return f"PractitionerRole/{ROLES[user_id][0]}"
+        if kind == "Person":
+            return f"Person/{person_id(user_id)}"
+        return f"{self.state.config.fhir_base}/Practitioner/{user_id}"
 
 
 def create_authorization_server(state: SandboxState) -> SmartAuthorizationServer:

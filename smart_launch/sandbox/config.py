@@ -18,7 +18,9 @@ from typing import cast
 
 __all__ = [
     "AUTH_METHODS",
+    "FHIR_USER_TYPES",
     "GRANT_TYPES",
+    "ID_TOKEN_ALGS",
     "ID_TOKEN_FAULTS",
     "ClientRegistration",
     "ConfigError",
@@ -31,6 +33,8 @@ AuthMethod = Literal["client_secret_basic", "private_key_jwt"]
 AUTH_METHODS: tuple[str, ...] = ("client_secret_basic", "private_key_jwt")
 GRANT_TYPES: tuple[str, ...] = ("authorization_code", "refresh_token", "client_credentials")
 ID_TOKEN_FAULTS: tuple[str, ...] = ("signature", "aud", "iss", "exp")
+FHIR_USER_TYPES: tuple[str, ...] = ("Practitioner", "PractitionerRole", "Person")
+ID_TOKEN_ALGS: tuple[str, ...] = ("RS256", "ES256")
 
 
 class ConfigError(ValueError):
@@ -189,6 +193,14 @@ class SandboxConfig:
         on a running sandbox once the service's URL is known.
     :param cds_client_id: the OAuth client id the CDS services are known by; the
         ``fhirAuthorization`` token is issued to it and named as its ``subject``.
+    :param refresh_requires_offline: issue a refresh token only when ``offline_access`` is
+        granted (``online_access`` alone gets none), as some EHRs do.
+    :param fhir_user_type: the ``fhirUser`` of the id_token names the user's ``Practitioner``
+        (absolute URL, the default), their ``PractitionerRole`` or their ``Person``; the last two
+        are given relative to the FHIR base (``PractitionerRole/role-therapist``).
+    :param id_token_alg: ``RS256`` (default) or ``ES256`` (a P-256 key) for id_tokens.
+
+    PKCE (S256 only), exact redirect URIs and single-use codes are always enforced.
     """
 
     public_url: str = ""
@@ -199,6 +211,15 @@ class SandboxConfig:
     faults: Faults = field(default_factory=Faults)
     cds_services: tuple[str, ...] = ()
     cds_client_id: str = "quietline"
+    refresh_requires_offline: bool = False
+    fhir_user_type: str = "Practitioner"
+    id_token_alg: str = "RS256"
+
+    def __post_init__(self) -> None:
+        if self.fhir_user_type not in FHIR_USER_TYPES:
+            raise ConfigError(f"fhir_user_type must be one of {', '.join(FHIR_USER_TYPES)}.")
+        if self.id_token_alg not in ID_TOKEN_ALGS:
+            raise ConfigError(f"id_token_alg must be one of {', '.join(ID_TOKEN_ALGS)}.")
 
     @property
     def root(self) -> str:

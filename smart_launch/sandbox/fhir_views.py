@@ -26,6 +26,7 @@ from .fhir_http import parse_if_match
 from .fhir_http import prefer
 from .fhir_http import read_json_body
 from .fhir_http import resource_headers
+from .request_log import WriteRecord
 from .search import SearchError
 from .search import SearchRequest
 from .search import matches
@@ -67,6 +68,22 @@ def _resource_id(value: str) -> str:
 
 def _access(state: SandboxState) -> Access:
     return Access(authenticate(state), state.config.fhir_base)
+
+
+def _record_write(
+    state: SandboxState, access: Access, interaction: str, stored: StoredResource
+) -> None:
+    """Note whose token made the write: the EHR's view of its author."""
+    state.request_log.record_write(
+        WriteRecord(
+            interaction=interaction,
+            resource_type=stored.resource_type,
+            resource_id=stored.id,
+            version=stored.version,
+            client_id=access.token.client_id,
+            user_id=access.token.user_id,
+        )
+    )
 
 
 def _resource_response(stored: StoredResource, status: int = 200) -> Response:
@@ -216,6 +233,7 @@ def create(type_name: str) -> Response:
         raise FhirHttpError(412, "duplicate", f"If-None-Exist: {exc}") from None
     if not created:
         return _resource_response(stored, 200)
+    _record_write(state, access, "create", stored)
     return _write_response(stored, 201)
 
 
@@ -257,6 +275,7 @@ def update(type_name: str, resource_id: str) -> Response:
         raise FhirHttpError(412, "conflict", str(exc)) from None
     except VersionRequired as exc:
         raise FhirHttpError(428, "business-rule", str(exc)) from None
+    _record_write(state, access, "create" if created else "update", stored)
     return _write_response(stored, 201 if created else 200)
 
 
@@ -276,4 +295,5 @@ def delete(type_name: str, resource_id: str) -> Response:
         state.store.delete(resource_type, rid, if_match=if_match)
     except VersionConflict as exc:
         raise FhirHttpError(412, "conflict", str(exc)) from None
+    _record_write(state, access, "delete", existing)
     return Response(status=204)

@@ -81,6 +81,12 @@ RESOURCE_PARAMS: dict[str, dict[str, ParamDef]] = {
         "organization": _ref("managingOrganization", targets=("Organization",)),
     },
     "Practitioner": {**_IDENTIFIER, **_PERSON},
+    "Person": {
+        **_IDENTIFIER,
+        **_PERSON,
+        "link": _ref("link.target"),
+        "practitioner": _ref("link.target", targets=("Practitioner",)),
+    },
     "RelatedPerson": {
         **_IDENTIFIER,
         **_PERSON,

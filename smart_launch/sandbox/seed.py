@@ -29,6 +29,7 @@ __all__ = [
     "THERAPIST",
     "USERS",
     "SeedPatient",
+    "person_id",
     "seed_resources",
 ]
 
@@ -131,6 +132,11 @@ def _instant(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+def person_id(user_id: str) -> str:
+    """The id of the Person resource that links to a staff member's Practitioner."""
+    return f"person-{user_id}"
+
+
 def _staff() -> list[dict[str, Any]]:
     resources: list[dict[str, Any]] = []
     for user_id, (family, given, prefix) in _STAFF_NAMES.items():
@@ -140,6 +146,15 @@ def _staff() -> list[dict[str, Any]]:
         name["text"] = USERS[user_id]
         resources.append(
             {"resourceType": "Practitioner", "id": user_id, "active": True, "name": [name]}
+        )
+        resources.append(
+            {
+                "resourceType": "Person",
+                "id": person_id(user_id),
+                "active": True,
+                "name": [name],
+                "link": [{"target": _ref("Practitioner", user_id, USERS[user_id])}],
+            }
         )
         role_id, code = ROLES[user_id]
         resources.append(

@@ -127,7 +127,7 @@ def openid_configuration_view() -> Response:
             "token_endpoint": state.config.token_endpoint,
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
+            "id_token_signing_alg_values_supported": [get_state().config.id_token_alg],
             "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
             "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
@@ -141,7 +141,8 @@ def openid_configuration_view() -> Response:
 @bp.get("/.well-known/jwks.json")
 def jwks_view() -> Response:
     """The sandbox's public id_token signing key."""
-    return _json(get_state().signing_key.jwks())
+    state = get_state()
+    return _json(state.signing_key.jwks(include_ec=state.config.id_token_alg == "ES256"))
 
 
 @bp.get("/cds/jwks.json")

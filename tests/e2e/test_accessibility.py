@@ -23,6 +23,7 @@ from playwright.sync_api import expect
 from plugin.content import FEAR
 from plugin.content import SLII
 from plugin.demo import DEMO_ROLE_MAPPING
+from plugin.outbox.worker import OutboxWorker
 from plugin.registry import get_service
 from plugin.store import Database
 from plugin.tenants.services import TenantRegistration
@@ -254,6 +255,26 @@ class Flow:
         expect(self.app.locator(".notice[role=alert]")).to_be_visible()
         return self.frame()
 
+    def role_not_mapped(self) -> Any:
+        """An EHR user whose role codes the practice has not mapped: the denial page."""
+        _register_with(self.quietline, self.sandbox, role_mapping={})
+        self.page.goto(f"{self.sandbox.url}/ehr/launch?patient=pat-1&user=therapist")
+        expect(self.app.locator("[data-error=role_not_mapped]")).to_be_visible()
+        return self.frame()
+
+    def delivery_needs_attention(self) -> Any:
+        """A note signed just before the session ended, with no backend client to deliver it."""
+        _register_with(self.quietline, self.sandbox, backend_on_launch_client=False)
+        frame = self.signed()
+        frame.goto(frame.url.split("/notes/")[0] + "/")  # home of the launch that queued it
+        self.heading("Quietline")
+        self.app.get_by_role("button", name="End Quietline session").click()
+        self.heading("Session ended")
+        get_service(OutboxWorker, self.quietline.app).run_once()
+        self.chart()
+        expect(self.app.get_by_role("button", name="Try again")).to_be_visible()
+        return self.frame()
+
     def session_ended(self) -> Any:
         self.chart()
         self.app.get_by_role("button", name="End Quietline session").click()
@@ -308,6 +329,19 @@ class Flow:
         self.page.goto(f"{self.sandbox.url}/ehr/launch?patient=nobody&user=therapist")
         expect(self.page.get_by_role("heading", name="Request refused")).to_be_visible()
         return self.page
+
+
+def _register_with(quietline: Quietline, sandbox: RunningSandbox, **changes: Any) -> None:
+    """Register the sandbox tenant again with ``changes`` to its registration."""
+    register_sandbox_tenant(quietline, sandbox)
+    view = quietline.tenants.by_id("sandbox")
+    fields: dict[str, Any] = {
+        "id": view.id, "name": view.name, "iss": view.iss, "client_id": view.client_id,
+        "auth_method": view.auth_method, "scope": view.scope,
+        "frame_origins": view.frame_origins, "role_mapping": DEMO_ROLE_MAPPING,
+        "options": view.options,
+    }  # fmt: skip
+    quietline.tenants.register(TenantRegistration(**{**fields, **changes}))
 
 
 def map_admin_as_clinician(quietline: Quietline, sandbox: RunningSandbox) -> None:
@@ -373,6 +407,8 @@ PAGES: tuple[Case, ...] = (
     Case("error-session-expired", lambda flow: flow.in_frame(STALE_HANDLE, "session_expired")),
     Case("error-not-found", lambda flow: flow.in_frame("/no-such-page", "http_404")),
     Case("session-ended", Flow.session_ended),
+    Case("error-role-not-mapped", Flow.role_not_mapped),
+    Case("home-delivery-needs-attention", Flow.delivery_needs_attention),
     Case("codeword-enroll", cw.enroll_page),
     Case("codeword-enroll-refused", cw.enroll_refused),
     Case("codeword-enrolled", cw.enrolled),

@@ -148,6 +148,7 @@ def test_a_change_backed_by_a_used_grant_is_not_a_bypass(
         staff=FRONT_DESK,
         action=Action.CANCEL,
         appointment_id=next_id,
+        patient_id="pat-1",
     )
     _ehr_edit(sandbox, next_id, status="cancelled")
     codewords.complete(tenant="sandbox", grant_id=grant.id, result_version="2")

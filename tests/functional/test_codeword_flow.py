@@ -10,17 +10,21 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select
 
 from plugin.audit.verify import verify_chain
 from plugin.codeword.alerts import COMMUNICATION_TEXT
 from plugin.codeword.alerts import NOTICE_TEXT
+from plugin.codeword.errors import NotThisClient
 from plugin.crypto.interfaces import KeyProvider
 from plugin.registry import get_protocol
 from plugin.registry import get_service
 from plugin.store import Base
 from plugin.store import Database
+from plugin.vault.models import Notice
 from smart_launch.sandbox.server import RunningSandbox
 from tests.support.forms import csrf
+from tests.support.forms import hidden_fields
 from tests.support.servers import Quietline
 from tests.unit.plugin.codeword.ui_support import NEXT
 from tests.unit.plugin.codeword.ui_support import WORD
@@ -28,11 +32,14 @@ from tests.unit.plugin.codeword.ui_support import Person
 from tests.unit.plugin.codeword.ui_support import appointment
 from tests.unit.plugin.codeword.ui_support import appointment_puts
 from tests.unit.plugin.codeword.ui_support import audit_actions
+from tests.unit.plugin.codeword.ui_support import codewords
 from tests.unit.plugin.codeword.ui_support import communications
 from tests.unit.plugin.codeword.ui_support import deliver
 from tests.unit.plugin.codeword.ui_support import provenances
 from tests.unit.plugin.codeword.ui_support import text_of
 
+OTHERS = "appt-2-next"
+"""Client 2's (``pat-2``) next appointment."""
 BANNED = ("stalk", "abuse", "violen", "victim", "harass", "danger", "safety", "threat")
 
 
@@ -122,3 +129,72 @@ def test_the_whole_story(
     assert tokens
     assert not any(tokens[0] in value for value in _all_values(db))
     assert tokens[0] not in caplog.text
+
+
+def _notices(quietline: Quietline) -> list[tuple[str, str, str | None]]:
+    with get_service(Database, quietline.app).session() as session:
+        rows = session.scalars(select(Notice).order_by(Notice.created_at)).all()
+        return [(row.recipient, row.kind, row.subject) for row in rows]
+
+
+def test_one_clients_word_never_changes_another_clients_appointment(
+    quietline: Quietline, sandbox: RunningSandbox
+) -> None:
+    """Client 1's word, given in client 1's launch with client 2's appointment chosen, then the
+    resulting form posted in client 2's launch: nothing is written and both clinicians hear."""
+    therapist_1, therapist_2 = Person(sandbox, "therapist"), Person(sandbox, "therapist", "pat-2")
+    therapist_1.launch()
+    therapist_2.launch()
+    assert therapist_1.enroll().url.endswith("?done=enrolled")
+    assert therapist_2.enroll("walnut ferry quartz").url.endswith("?done=enrolled")
+    desk_1, desk_2 = Person(sandbox, "frontdesk"), Person(sandbox, "frontdesk", "pat-2")
+    desk_1.launch()
+    desk_2.launch()
+    before = appointment(sandbox, OTHERS)
+
+    # Step 1: client 1's word with client 2's appointment chosen, in client 1's launch.
+    refused = desk_1.verify(WORD, choice=f"cancel:{OTHERS}")
+    assert refused.status_code == 409
+    assert text_of(refused.text, "outcome") == NotThisClient.description
+    assert 'name="token"' not in refused.text
+
+    # Step 2: a grant client 1 really got (for client 1's own appointment), posted in client
+    # 2's launch for client 2's appointment, and for client 1's appointment.
+    granted = desk_1.verify(WORD, choice=f"cancel:{NEXT}")
+    fields = hidden_fields(granted.text)
+    assert fields["appointment"] == NEXT
+    page = desk_2.get("/codeword/")
+    crossed = [
+        desk_2.post(
+            "/codeword/change",
+            {**fields, "csrf": csrf(page.text), "appointment": target, "reason": "pat"},
+        )
+        for target in (OTHERS, NEXT)
+    ]
+    for answer in crossed:
+        assert answer.status_code == 409
+        assert "Nothing was changed." in text_of(answer.text, "outcome")
+
+    assert appointment_puts(sandbox) == []
+    assert appointment(sandbox, OTHERS) == before
+    assert appointment(sandbox)["status"] == "booked"
+    assert provenances(sandbox) == []
+
+    denied = [entry for entry in audit_actions(quietline) if entry[1] == "denied"]
+    assert ("codeword:word:verify", "denied") in denied
+    assert ("codeword:appointment:write", "denied") in denied
+    service = codewords(quietline)
+    client_1, client_2 = (service.pseudonym("sandbox", p) for p in ("pat-1", "pat-2"))
+    mismatch = [n for n in _notices(quietline) if n[1] == "appointment-not-this-client"]
+    assert ("Practitioner/therapist", "appointment-not-this-client", client_1) in mismatch
+    assert ("Practitioner/therapist", "appointment-not-this-client", client_2) in mismatch
+
+    deliver(quietline)
+    told = [m for m in communications(sandbox) if m["subject"] == {"reference": "Patient/pat-2"}]
+    assert told
+    assert {m["payload"][0]["contentString"] for m in told} == {
+        COMMUNICATION_TEXT["appointment-not-this-client"]
+    }
+    for message in communications(sandbox):
+        assert not any(word in str(message).lower() for word in BANNED)
+    assert appointment_puts(sandbox) == []

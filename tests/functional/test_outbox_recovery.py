@@ -29,6 +29,8 @@ from plugin.outbox import OutboxItem
 from plugin.outbox import OutboxStatus
 from plugin.outbox import OutboxWorker
 from plugin.outbox import backend_client_factory
+from plugin.outbox.services import identifier_of
+from plugin.outbox.services import remote_id_of
 from plugin.store import Database
 from smart_launch.fhir import FhirClient
 from smart_launch.keys import ClientKeys
@@ -65,6 +67,13 @@ class Setup:
     outbox: Outbox
     config: ChildConfig
     logs: Path
+    cipher: Sealer
+
+    def remote_id(self, row: OutboxItem) -> str | None:
+        return remote_id_of(self.cipher, row)
+
+    def identifier(self, row: OutboxItem) -> str:
+        return identifier_of(self.cipher, row)
 
     def rows(self) -> list[OutboxItem]:
         with self.db.session() as session:
@@ -120,7 +129,8 @@ def setup(database_url: str, tmp_path: Path) -> Iterator[Setup]:
     # The recovering worker runs a lease length ahead, as it would after waiting that long.
     worker = OutboxWorker(db, sealer, clients, lease=LEASE, clock=lambda: time.time() + LEASE + 1)
     config = ChildConfig(database_url, str(keys_path), token_key.hex(), payload_key.hex())
-    yield Setup(db, ehr, system_client(ehr, keys), worker, Outbox(db, sealer), config, tmp_path)
+    outbox = Outbox(db, sealer, index_key=token_key)
+    yield Setup(db, ehr, system_client(ehr, keys), worker, outbox, config, tmp_path, sealer)
     ehr.stop()
     db.dispose()
 
@@ -137,10 +147,10 @@ def test_killed_between_commit_and_delivery(setup: Setup) -> None:
 
     assert setup.worker.run_once() == 2
     rows = setup.rows()
-    assert sorted(row.identifier_value for row in rows) == sorted(values)
+    assert sorted(setup.identifier(row) for row in rows) == sorted(values)
     for row in rows:
         assert (row.status, row.attempts) == ("delivered", 1)
-        assert stored_ids(setup.reader, row.identifier_value) == [row.remote_id]
+        assert stored_ids(setup.reader, setup.identifier(row)) == [setup.remote_id(row)]
     assert setup.worker.run_once() == 0
     assert document_posts(setup.ehr) == 2
 
@@ -161,12 +171,12 @@ def test_killed_after_the_ehr_wrote_but_before_recording(setup: Setup) -> None:
         _kill(child)
     assert line == "sent"
     (row,) = setup.rows()
-    assert (row.status, row.attempts, row.remote_id) == ("delivering", 1, None)
+    assert (row.status, row.attempts, setup.remote_id(row)) == ("delivering", 1, None)
     (remote_id,) = stored_ids(setup.reader, value)
 
     assert setup.worker.run_once() == 1  # the child's lease has run out on the worker's clock
     (row,) = setup.rows()
-    assert (row.status, row.attempts, row.remote_id) == ("delivered", 2, remote_id)
+    assert (row.status, row.attempts, setup.remote_id(row)) == ("delivered", 2, remote_id)
     assert stored_ids(setup.reader, value) == [remote_id]
     assert document_posts(setup.ehr) == 2  # the redelivery matched the existing resource
 
@@ -196,4 +206,4 @@ def test_two_worker_processes_claim_each_item_once(setup: Setup) -> None:
     assert {(row.status, row.attempts) for row in rows} == {("delivered", 1)}
     assert document_posts(setup.ehr) == len(values)
     for row in rows:
-        assert stored_ids(setup.reader, row.identifier_value) == [row.remote_id]
+        assert stored_ids(setup.reader, setup.identifier(row)) == [setup.remote_id(row)]

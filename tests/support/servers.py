@@ -24,6 +24,7 @@ from plugin.demo import sandbox_clients
 from plugin.launch.scopes import DEFAULT_SCOPE
 from plugin.registry import get_service
 from plugin.server import ServerThread
+from plugin.tenants.services import BackendClient
 from plugin.tenants.services import SqlTenantRepository
 from plugin.tenants.services import TenantRegistration
 from smart_launch.sandbox.config import ClientRegistration
@@ -121,8 +122,14 @@ def register_sandbox_tenant(
     scope: str = DEFAULT_SCOPE,
     signing_alg: str = "RS384",
     options: dict[str, Any] | None = None,
+    backend: BackendClient | None = None,
+    backend_on_launch_client: bool = True,
 ) -> None:
-    """Register the sandbox as tenant ``sandbox``, by default allowed as a CDS client."""
+    """Register the sandbox as tenant ``sandbox``, by default allowed as a CDS client.
+
+    Without ``backend``, deferred writes use Backend Services on the launch client, as the
+    demo's registration allows.
+    """
     quietline.tenants.register(
         TenantRegistration(
             id="sandbox",
@@ -136,6 +143,8 @@ def register_sandbox_tenant(
             client_secret=client_secret,
             signing_alg=signing_alg,
             options=cds_client_options(sandbox.url) if options is None else options,
+            backend=backend,
+            backend_on_launch_client=backend_on_launch_client,
         )
     )
 

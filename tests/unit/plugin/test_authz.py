@@ -8,6 +8,7 @@ import pytest
 from plugin.authz import ROLE_PERMISSIONS
 from plugin.authz import Permission
 from plugin.authz import Role
+from plugin.authz import claim_values
 from plugin.authz import has_permission
 from plugin.authz import roles_for
 
@@ -86,3 +87,20 @@ def test_unknown_role_names_grant_nothing() -> None:
 def test_permissions_are_area_resource_action() -> None:
     for permission in Permission:
         assert len(permission.value.split(":")) == 3
+
+
+def test_roles_from_a_named_id_token_claim() -> None:
+    mapping = {"claim": "roles", "map": {"ehr-therapist": "clinician", "ehr-desk": ["front_desk"]}}
+
+    assert roles_for(None, (), mapping, {"roles": ["ehr-therapist", "other"]}) == ("clinician",)
+    assert roles_for(None, (), mapping, {"roles": "ehr-desk"}) == ("front_desk",)
+    assert roles_for(None, (), mapping, {"groups": ["ehr-therapist"]}) == ()
+    assert roles_for(None, (), mapping, {}) == ()
+    assert roles_for(None, (), {"map": {"ehr-therapist": "clinician"}}, {"roles": "x"}) == ()
+
+
+def test_claim_values_are_strings_of_the_named_claim_only() -> None:
+    mapping = {"claim": "roles"}
+
+    assert claim_values(mapping, {"roles": ["a", 3, "", "b"], "email": "x@y"}) == ("a", "b")
+    assert claim_values({}, {"roles": ["a"]}) == ()

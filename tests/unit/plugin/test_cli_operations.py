@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The operations commands: keys status/rotate, audit verify/export, vault expire, outbox work."""
+"""The operations commands: keys, audit verify/checkpoint/export, vault expire, outbox work."""
 
 from __future__ import annotations
 
 import json
+import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,12 +13,15 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from plugin.app import create_app
+from plugin.audit import SqlAuditLog
 from plugin.cli import main
 from plugin.config import Settings
 from plugin.registry import get_service
 from plugin.store import Database
 from plugin.tenants.models import Tenant
 from plugin.vault.services import VaultService
+from tests.unit.plugin.audit.support import fill
+from tests.unit.plugin.audit.support import sql
 
 
 @pytest.fixture
@@ -150,3 +155,116 @@ def test_codeword_reconcile_skips_an_unreachable_ehr_and_keeps_its_cursor(
     assert _run(runner, "codeword", "reconcile") == ""  # the EHR is unreachable: skipped
     with get_service(Database, app).session() as session:
         assert session.execute(text("SELECT COUNT(*) FROM reconcile_cursors")).scalar_one() == 0
+
+
+def _audited(instance: Path, database_url: str, count: int) -> Database:
+    """``count`` more audit entries for tenant ``clinic``, written through the app."""
+    settings = Settings.from_env(
+        {
+            "PLUGIN_ENV": "development",
+            "PLUGIN_INSTANCE_PATH": str(instance),
+            "DATABASE_URL": database_url,
+        }
+    )
+    app = create_app(settings)
+    fill(get_service(SqlAuditLog, app), count, tenant="clinic")
+    get_service(Database, app).dispose()
+    return Database(database_url)
+
+
+def _anchor_file(instance: Path) -> Path:
+    return instance.resolve() / "audit-anchors" / "clinic.jsonl"
+
+
+def _roll_back(db: Database, seq: int) -> None:
+    sql(db, "DELETE FROM audit_entries WHERE tenant_id = 'clinic' AND seq > :s", s=seq)
+    sql(
+        db,
+        "UPDATE audit_heads SET seq = :s, mac = (SELECT mac FROM audit_entries "
+        "WHERE tenant_id = 'clinic' AND seq = :s) WHERE tenant_id = 'clinic'",
+        s=seq,
+    )
+
+
+def test_audit_checkpoint_writes_once_per_change_and_verify_counts_it(
+    runner: CliRunner, instance: Path, database_url: str
+) -> None:
+    _audited(instance, database_url, 3).dispose()
+
+    assert _run(runner, "audit", "checkpoint") == "clinic: checkpoint 1 at seq 3\n"
+    assert _run(runner, "audit", "checkpoint", "--tenant", "clinic") == (
+        "clinic: unchanged since the last checkpoint\n"
+    )
+    assert _run(runner, "audit", "verify") == "clinic: 3 entries, 1 checkpoints, ok\n"
+    assert stat.S_IMODE(_anchor_file(instance).stat().st_mode) == 0o600
+
+
+def _truncate(db: Database, anchor: Path) -> None:
+    _roll_back(db, 2)
+
+
+def _wipe(db: Database, anchor: Path) -> None:
+    sql(db, "DELETE FROM audit_entries")
+    sql(db, "DELETE FROM audit_heads")
+
+
+def _edit_checkpoint(db: Database, anchor: Path) -> None:
+    lines = anchor.read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[-1])
+    record["seq"], record["entries"] = 2, 2
+    anchor.write_text("\n".join([*lines[:-1], json.dumps(record)]) + "\n", encoding="utf-8")
+    _roll_back(db, 2)
+
+
+def _drop_middle_checkpoint(db: Database, anchor: Path) -> None:
+    lines = anchor.read_text(encoding="utf-8").splitlines()
+    anchor.write_text("\n".join([lines[0], *lines[2:]]) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("tamper", "expected"),
+    [
+        (_truncate, "seq 3: truncated: entry 3..7 is gone: the chain ends at seq 2"),
+        (_wipe, "seq 1: wiped: the chain is empty, but checkpoint 3 recorded 7 entries"),
+        (_edit_checkpoint, "seq 5: checkpoint: line 3 of the checkpoint file does not match"),
+        (_drop_middle_checkpoint, "seq 7: checkpoint: checkpoint 2 is missing (deleted)"),
+    ],
+    ids=["truncated", "wiped", "edited-checkpoint", "deleted-checkpoint"],
+)
+def test_audit_verify_fails_with_a_plain_message_after_tampering_behind_a_checkpoint(
+    runner: CliRunner,
+    instance: Path,
+    database_url: str,
+    tamper: Callable[[Database, Path], None],
+    expected: str,
+) -> None:
+    for count in (3, 2, 2):  # checkpoints at seq 3, 5 and 7
+        _audited(instance, database_url, count).dispose()
+        _run(runner, "audit", "checkpoint")
+    db = Database(database_url)
+    tamper(db, _anchor_file(instance))
+    db.dispose()
+
+    result = runner.invoke(main, ["audit", "verify"], catch_exceptions=False)
+
+    assert result.exit_code == 1
+    assert "FAILED" in result.output
+    assert expected in result.output
+
+
+def test_audit_checkpoint_refuses_to_sign_a_chain_cut_behind_its_last_checkpoint(
+    runner: CliRunner, instance: Path, database_url: str
+) -> None:
+    db = _audited(instance, database_url, 4)
+    _run(runner, "audit", "checkpoint")
+    _roll_back(db, 2)
+    db.dispose()
+
+    result = runner.invoke(main, ["audit", "checkpoint"], catch_exceptions=False)
+
+    assert result.exit_code == 1
+    assert result.output == (
+        "clinic: no checkpoint written: the chain does not match its last checkpoint; "
+        "run quietline audit verify\n"
+    )
+    assert len(_anchor_file(instance).read_text(encoding="utf-8").splitlines()) == 1

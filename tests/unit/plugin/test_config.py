@@ -248,3 +248,53 @@ def test_production_needs_a_key_file_or_an_hsm(tmp_path: Path) -> None:
 def test_unknown_key_backend_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="PLUGIN_KEY_BACKEND"):
         Settings.from_env(_production_env(tmp_path, PLUGIN_KEY_BACKEND="cloud"))
+
+
+def test_audit_checkpoints_default_to_the_instance_folder_every_five_minutes(
+    tmp_path: Path,
+) -> None:
+    instance = tmp_path / "instance"
+    settings = Settings.from_env({"PLUGIN_INSTANCE_PATH": str(instance)})
+
+    assert settings.audit_anchor_path == instance.resolve() / "audit-anchors"
+    assert settings.audit_anchors == settings.audit_anchor_path
+    assert settings.audit_checkpoint_interval == 300.0
+
+
+def test_audit_checkpoint_settings_are_read_from_the_environment(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "PLUGIN_INSTANCE_PATH": str(tmp_path / "instance"),
+            "PLUGIN_AUDIT_ANCHOR_PATH": str(tmp_path / "worm"),
+            "PLUGIN_AUDIT_CHECKPOINT_INTERVAL": "60",
+        }
+    )
+
+    assert settings.audit_anchors == (tmp_path / "worm").resolve()
+    assert settings.audit_checkpoint_interval == 60.0
+
+
+@pytest.mark.parametrize("interval", ["0", "-5", "soon", "nan", "inf"])
+def test_an_unusable_checkpoint_interval_is_refused(tmp_path: Path, interval: str) -> None:
+    with pytest.raises(ConfigurationError, match="PLUGIN_AUDIT_CHECKPOINT_INTERVAL"):
+        Settings.from_env(
+            {
+                "PLUGIN_INSTANCE_PATH": str(tmp_path / "instance"),
+                "PLUGIN_AUDIT_CHECKPOINT_INTERVAL": interval,
+            }
+        )
+
+
+def test_settings_built_in_code_keep_checkpoints_in_the_instance_folder(tmp_path: Path) -> None:
+    settings = Settings(
+        environment="testing",
+        instance_path=tmp_path,
+        database_url="sqlite://",
+        public_url="http://localhost",
+        secret_key=bytes(32),
+        token_key=bytes(32),
+        client_keys_path=tmp_path / "keys.json",
+    )
+
+    assert settings.audit_anchor_path is None
+    assert settings.audit_anchors == tmp_path / "audit-anchors"

@@ -77,10 +77,34 @@ def _boom_blueprint() -> Blueprint:
     return bp
 
 
+def _input_blueprint() -> Blueprint:
+    """Endpoints that decode request data, and bugs that raise the same exception types."""
+    bp = Blueprint("boom_input", __name__)
+
+    @bp.post("/boom/json")
+    def json_body() -> str:
+        return str(type(request.get_json()).__name__)
+
+    @bp.get("/boom/recursion")
+    def recursion() -> str:
+        return str(_recurse(int(request.args.get("depth", "0"))))
+
+    @bp.get("/boom/decode")
+    def decode() -> str:
+        return b"\xff".decode()
+
+    return bp
+
+
+def _recurse(depth: int) -> int:
+    return _recurse(depth + 1)
+
+
 @pytest.fixture
 def boom_client(settings: Settings) -> Iterator[FlaskClient]:
     app: Flask = create_app(settings)
     app.register_blueprint(_boom_blueprint())
+    app.register_blueprint(_input_blueprint())
     yield app.test_client()
     get_service(Database, app).dispose()
 
@@ -193,3 +217,56 @@ def test_error_pages_carry_the_security_headers(boom_client: FlaskClient) -> Non
     assert "frame-ancestors" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_deeply_nested_json_is_a_400_page_not_a_500(
+    boom_client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+
+    response = boom_client.post(
+        "/boom/json", data=b"[" * 2000 + b"]" * 2000, content_type="application/json"
+    )
+
+    _assert_error_page(response, 400, "invalid_input")
+    assert "could not read this request" in response.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_json_that_is_not_utf8_is_a_400_page(boom_client: FlaskClient) -> None:
+    response = boom_client.post(
+        "/boom/json", data=b'{"a": "\xff"}', content_type="application/json"
+    )
+
+    _assert_error_page(response, 400, "http_400")
+    assert "could not read this request" in response.text
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        (b"--x\r\nContent-Disposition: form-data\r\n\r\n\xff", "multipart/form-data; boundary=x"),
+        (b"--x\r\n" * 50, 'multipart/form-data; boundary="x"'),
+        (b"a=%ff&b=\xfe&%00=%00", "application/x-www-form-urlencoded"),
+        (b"a=1", "application/x-www-form-urlencoded; charset=no-such-charset"),
+    ],
+)
+def test_undecodable_forms_are_read_as_far_as_they_go(
+    boom_client: FlaskClient, data: bytes, content_type: str
+) -> None:
+    response = boom_client.post("/boom/form", data=data, content_type=content_type)
+
+    assert response.status_code == 200
+    assert response.text.isdigit()
+
+
+@pytest.mark.parametrize("path", ["/boom/recursion", "/boom/decode"])
+def test_the_same_exception_types_from_a_bug_are_still_500(
+    boom_client: FlaskClient, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    caplog.set_level(logging.INFO)
+
+    response = boom_client.get(path)
+
+    _assert_error_page(response, 500, "internal_error")
+    assert any("unhandled error" in record.getMessage() for record in caplog.records)

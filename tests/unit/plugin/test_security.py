@@ -50,6 +50,7 @@ def test_csrf_token_verifies_for_its_binding_and_purpose() -> None:
         (SECRET, None, "standalone", csrf_token(SECRET, BINDING, "standalone")),
         (SECRET, "", "standalone", csrf_token(SECRET, "", "standalone")),
         (SECRET, BINDING, "standalone", csrf_token(SECRET, BINDING, "standalone").upper()),
+        (SECRET, BINDING, "standalone", csrf_token(SECRET, BINDING, "standalone")[:-1] + "\u00e9"),
     ],
     ids=[
         "other-purpose",
@@ -60,6 +61,7 @@ def test_csrf_token_verifies_for_its_binding_and_purpose() -> None:
         "no-binding",
         "empty-binding",
         "altered",
+        "not-ascii",
     ],
 )
 def test_verify_csrf_refuses(

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 from smart_launch.backend import DEFAULT_EXPIRES_IN
 from smart_launch.backend import BackendServicesClient
 from smart_launch.backend import BackendToken
+from smart_launch.backend import TokenEndpointUnavailable
 from smart_launch.backend import parse_token_response
 from smart_launch.backend import system_scopes
 from smart_launch.errors import ClientAuthError
@@ -388,3 +389,51 @@ def test_the_client_is_a_token_source_for_the_fhir_client(
     assert found == []
     (search,) = [r for r in server.seen if r.method == "GET"]
     assert search.headers["Authorization"] == "Bearer at-42"
+
+
+def test_a_client_secret_authenticates_with_http_basic_and_no_assertion(
+    server: TokenServer,
+) -> None:
+    server.answer(_good())
+    secret = "backend-secret-0123456789abcdef"
+
+    client = BackendServicesClient(
+        f"{server.root}/fhir",
+        "svc",
+        None,
+        SCOPE,
+        client_secret=secret,
+        token_endpoint=server.token_endpoint,
+    )
+    assert client.access_token() == "at-1"
+
+    (request,) = server.seen
+    auth = request.headers["Authorization"]
+    assert base64.b64decode(auth.removeprefix("Basic ")).decode() == f"svc:{secret}"
+    assert request.form["grant_type"] == "client_credentials"
+    assert "client_assertion" not in request.form
+    assert "client_secret" not in request.form
+    assert secret not in repr(client)
+
+
+def test_a_client_needs_keys_or_a_secret() -> None:
+    with pytest.raises(ClientAuthError):
+        BackendServicesClient("https://ehr.example/fhir", "svc", None, SCOPE)
+
+
+@pytest.mark.parametrize("status", [429, 502, 503])
+def test_an_overloaded_token_endpoint_is_told_apart_from_a_refusal(
+    server: TokenServer, keys: ClientKeys, status: int
+) -> None:
+    server.answer({"error": "temporarily_unavailable"}, status=status)
+
+    with pytest.raises(TokenEndpointUnavailable, match=f"HTTP {status}"):
+        _client(server, keys).access_token()
+
+
+def test_a_refusal_is_not_an_unavailable_endpoint(server: TokenServer, keys: ClientKeys) -> None:
+    server.answer({"error": "invalid_client"}, status=401)
+
+    with pytest.raises(TokenRequestError) as caught:
+        _client(server, keys).access_token()
+    assert not isinstance(caught.value, TokenEndpointUnavailable)

@@ -38,6 +38,8 @@ from smart_launch.fhir import etag_version
 from smart_launch.fhir import is_under_base
 from smart_launch.fhir import parse_reference
 from smart_launch.fhir import parse_resource
+from smart_launch.fhir_wire import valid_id
+from smart_launch.fhir_wire import valid_type
 from smart_launch.http import make_session
 
 TOKEN = "unit-test-token-5f3a"
@@ -224,6 +226,21 @@ def test_is_under_base(url: str, under: bool) -> None:
 )
 def test_parse_reference(reference: str, parsed: tuple[str, str] | None) -> None:
     assert parse_reference(reference, BASE) == parsed
+
+
+@pytest.mark.parametrize("value", ["1\n", "a b", "", "x" * 65, "Patient/1"])
+def test_valid_id_refuses_whatever_is_not_a_whole_id(value: str) -> None:
+    assert valid_id(value) is False
+
+
+@pytest.mark.parametrize("value", ["Patient\n", "patient", "Pat1ent", ""])
+def test_valid_type_refuses_whatever_is_not_a_whole_type_name(value: str) -> None:
+    assert valid_type(value) is False
+
+
+def test_valid_id_and_type_accept_what_fhir_allows() -> None:
+    assert valid_id("a-b.C9")
+    assert valid_type("PractitionerRole")
 
 
 def test_parse_resource_gives_a_readable_message_not_a_pydantic_trace() -> None:

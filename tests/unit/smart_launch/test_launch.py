@@ -68,9 +68,17 @@ class MemoryStates:
         with self._lock:
             self.records[state] = pending
 
-    def consume(self, state: str) -> PendingAuthorization | None:
+    def consume(self, state: str, binding: str) -> PendingAuthorization | None:
         with self._lock:
-            return self.records.pop(state, None)
+            pending = self.records.get(state)
+            if pending is None or pending.binding != binding:
+                return None
+            return self.records.pop(state)
+
+    def is_pending(self, state: str) -> bool:
+        with self._lock:
+            pending = self.records.get(state)
+            return pending is not None and pending.expires_at >= time.time()
 
 
 @pytest.fixture
@@ -340,15 +348,18 @@ def test_an_expired_state_is_refused(canned_ehr: Peer, http: requests.Session) -
     assert canned_ehr.hits(TOKEN_PATH) == 0
 
 
-def test_a_state_from_another_browser_is_refused_and_burnt(
+def test_a_state_from_another_browser_is_refused_and_stays_usable(
     canned_ehr: Peer, client: SmartLaunchClient
 ) -> None:
     params = _redirect(client, canned_ehr)
     with pytest.raises(StateError, match="another browser"):
         _complete(client, canned_ehr, params, binding="attacker-session")
-    with pytest.raises(StateError):
-        _complete(client, canned_ehr, params)
     assert canned_ehr.hits(TOKEN_PATH) == 0
+
+    result = _complete(client, canned_ehr, params)
+
+    assert result.context.tenant == "clinic-a"
+    assert canned_ehr.hits(TOKEN_PATH) == 1
 
 
 @pytest.mark.parametrize("error", ["access_denied", "invalid_scope", "temporarily_unavailable"])

@@ -18,8 +18,10 @@ from plugin.codeword.interfaces import Action
 from plugin.codeword.interfaces import AlertRecipient
 from plugin.codeword.interfaces import VerificationProtocol
 from plugin.codeword.protocol import ProtocolStore
+from plugin.config import Settings
 from plugin.crypto import lookup_hash
 from plugin.launch.sessions import COOKIE_NAME
+from plugin.launch.sessions import signed_session_id
 from plugin.launch.store import SqlLaunchStore
 from plugin.launch.store import StoredTokens
 from plugin.registry import get_service
@@ -38,10 +40,11 @@ ADMIN = "Practitioner/admin-1"
 class Site:
     app: Flask
     client: FlaskClient
+    cookie: str
 
     def launch(self, *roles: str) -> str:
         return get_service(SqlLaunchStore, self.app).create(
-            session_hash=lookup_hash(BROWSER),
+            session_hash=lookup_hash(self.cookie),
             context=LaunchContext(
                 tenant="ehr", iss=EHR_ISS, patient=None, encounter=None,
                 fhir_user=f"{EHR_ISS}/{ADMIN}", scopes=("launch", "openid", "fhirUser"),
@@ -65,8 +68,9 @@ class Site:
 @pytest.fixture
 def site(flask_app: Flask, client: FlaskClient) -> Site:
     get_service(SqlTenantRepository, flask_app).register(registration())
-    client.set_cookie(COOKIE_NAME, BROWSER)
-    return Site(flask_app, client)
+    cookie = signed_session_id(get_service(Settings, flask_app).secret_key, BROWSER)
+    client.set_cookie(COOKIE_NAME, cookie)
+    return Site(flask_app, client, cookie)
 
 
 FORM = {

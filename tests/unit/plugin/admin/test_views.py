@@ -15,10 +15,12 @@ from flask.testing import FlaskClient
 from plugin import admin
 from plugin.audit import AuditAction
 from plugin.audit import SqlAuditLog
+from plugin.config import Settings
 from plugin.crypto import lookup_hash
 from plugin.crypto.interfaces import KeyProvider
 from plugin.crypto.local import LocalKeyProvider
 from plugin.launch.sessions import COOKIE_NAME
+from plugin.launch.sessions import signed_session_id
 from plugin.launch.store import SqlLaunchStore
 from plugin.launch.store import StoredTokens
 from plugin.registry import get_service
@@ -41,10 +43,11 @@ class Site:
     launches: SqlLaunchStore
     log: SqlAuditLog
     db: Database
+    cookie: str
 
     def launch(self, *roles: str) -> str:
         return self.launches.create(
-            session_hash=lookup_hash(BROWSER),
+            session_hash=lookup_hash(self.cookie),
             context=LaunchContext(
                 tenant="ehr",
                 iss=EHR_ISS,
@@ -71,8 +74,10 @@ def site(flask_app: Flask, client: FlaskClient, tmp_path: Path) -> Site:
         log = plugin_services.setdefault(SqlAuditLog, SqlAuditLog(db, provider))
         admin.init_app(flask_app, admin.AuditAdmin(db, log, provider))
     get_service(SqlTenantRepository, flask_app).register(registration())
-    client.set_cookie(COOKIE_NAME, BROWSER)
-    return Site(client, get_service(SqlLaunchStore, flask_app), plugin_services[SqlAuditLog], db)
+    cookie = signed_session_id(get_service(Settings, flask_app).secret_key, BROWSER)
+    client.set_cookie(COOKIE_NAME, cookie)
+    launches = get_service(SqlLaunchStore, flask_app)
+    return Site(client, launches, plugin_services[SqlAuditLog], db, cookie)
 
 
 def _seqs(html: str) -> list[int]:

@@ -50,6 +50,7 @@ def test_an_untouched_chain_verifies(chain: Database, provider: LocalKeyProvider
         "ok": True,
         "entries": 10,
         "head_seq": 10,
+        "checkpoints": 0,
         "problems": [],
     }
 

@@ -245,8 +245,6 @@ _DROP: Any = object()
         ("hookInstance", _DROP, "hookInstance is required"),
         ("context", _DROP, "context is required"),
         ("context", [], "context must be a JSON object"),
-        ("context.userId", _DROP, "context.userId is required"),
-        ("context.userId", "prac-1", "context.userId must be a reference"),
         ("context.patientId", "../Patient/x", "context.patientId must be a FHIR id"),
         ("context.patientId", 7, "context.patientId is required"),
         ("context.encounterId", 5, "context.encounterId must be a string"),

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Code-word fixtures: cw_db (two tenants) -> keys (key file) -> clock -> wiring -> service."""
+"""Code-word fixtures: cw_db (two tenants) -> keys (key file) -> clock -> wiring -> service,
+and for appointment changes ehr (a sandbox requiring If-Match) -> fhir, outbox -> changer."""
 
 from __future__ import annotations
 
@@ -8,12 +9,23 @@ from pathlib import Path
 
 import pytest
 
+from plugin.codeword.appointments import AppointmentChanger
 from plugin.codeword.services import CodewordService
 from plugin.crypto.local import LocalKeyProvider
+from plugin.outbox.services import Outbox
 from plugin.store import Database
+from smart_launch.fhir import FhirClient
+from smart_launch.keys import ClientKeys
+from smart_launch.sandbox.config import ClientRegistration
+from smart_launch.sandbox.config import SandboxConfig
+from smart_launch.sandbox.server import RunningSandbox
+from smart_launch.sandbox.server import start
+from tests.unit.plugin.codeword.ehr_support import SCOPE
+from tests.unit.plugin.codeword.ehr_support import ehr_client
 from tests.unit.plugin.codeword.support import Clock
 from tests.unit.plugin.codeword.support import Wiring
 from tests.unit.plugin.codeword.support import add_tenants
+from tests.unit.plugin.codeword.support import enroll
 from tests.unit.plugin.codeword.support import wire
 
 
@@ -49,3 +61,35 @@ def wiring(cw_db: Database, keys: LocalKeyProvider, clock: Clock) -> Wiring:
 @pytest.fixture
 def service(wiring: Wiring) -> CodewordService:
     return wiring.service
+
+
+@pytest.fixture
+def ehr(tmp_path: Path, client_keys: ClientKeys) -> Iterator[RunningSandbox]:
+    client = ClientRegistration(
+        client_id="quietline",
+        auth_method="private_key_jwt",
+        jwks=client_keys.public_jwks(),
+        grant_types=("client_credentials",),
+        scope=SCOPE,
+    )
+    running = start(
+        SandboxConfig(db_path=tmp_path / "ehr.sqlite3", clients=[client], require_if_match=True)
+    )
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def fhir(ehr: RunningSandbox, client_keys: ClientKeys) -> FhirClient:
+    return ehr_client(ehr, client_keys)
+
+
+@pytest.fixture
+def outbox(wiring: Wiring, clock: Clock) -> Outbox:
+    return Outbox(wiring.db, wiring.outbox_cipher, clock=clock)
+
+
+@pytest.fixture
+def changer(wiring: Wiring, outbox: Outbox, clock: Clock) -> AppointmentChanger:
+    enroll(wiring.service)
+    return AppointmentChanger(wiring.db, wiring.service, outbox, wiring.audit, clock=clock)

@@ -106,9 +106,11 @@ def wire(
     return Wiring(db, provider, audit, pseudonyms, cipher, protocols, alerter, hasher, service)
 
 
-def enroll(service: CodewordService, word: str = WORD, patient: str = PATIENT) -> None:
+def enroll(
+    service: CodewordService, word: str = WORD, patient: str = PATIENT, actor: str = CLINICIAN
+) -> None:
     service.enroll(tenant=TENANT, patient_id=patient, word=word, confirm=word, facts=FACTS,
-                   actor=CLINICIAN, client_present=True)  # fmt: skip
+                   actor=actor, client_present=True)  # fmt: skip
 
 
 def verify(

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Grants: single use, bound to staff member, action and appointment, short-lived."""
+"""Grants: single use, bound to client, staff member, action and appointment, short-lived."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from plugin.codeword.models import CodewordGrant
 from plugin.codeword.services import CodewordService
 from plugin.codeword.services import GrantExpired
 from plugin.codeword.services import GrantInvalid
+from plugin.codeword.services import GrantOtherClient
 from plugin.codeword.services import GrantRefused
 from plugin.codeword.services import GrantUsed
 from plugin.store import Database
@@ -41,7 +42,8 @@ def _grant(service: CodewordService, action: Action = Action.RESCHEDULE,
 
 def _claim(service: CodewordService, grant: Grant, **overrides: Any) -> Grant:
     arguments: dict[str, Any] = {"tenant": TENANT, "token": grant.token, "staff": FRONT_DESK,
-                                 "action": grant.action, "appointment_id": grant.appointment_id}  # fmt: skip
+                                 "action": grant.action, "appointment_id": grant.appointment_id,
+                                 "patient_id": PATIENT}  # fmt: skip
     arguments.update(overrides)
     claimed: Grant = service.claim(**arguments)
     return claimed
@@ -139,6 +141,40 @@ def test_grant_covers_one_change_only(
     )
     assert _row(cw_db, grant.id).state == "issued"
     assert _claim(enrolled, grant).id == grant.id
+
+
+@pytest.mark.parametrize("action", [Action.RESCHEDULE, Action.BOOK])
+def test_a_grant_is_refused_for_another_client(
+    wiring: Wiring, enrolled: CodewordService, cw_db: Database, action: Action
+) -> None:
+    wiring.protocols.save(TENANT, VerificationProtocol(actions=frozenset(Action)),
+                          actor="Practitioner/a")  # fmt: skip
+    enroll(enrolled, patient="pat-2")
+    grant = _grant(enrolled, action, APPOINTMENT if action.on_appointment else None)
+
+    for other in ("pat-2", "pat-unknown"):
+        with pytest.raises(GrantOtherClient) as caught:
+            _claim(enrolled, grant, patient_id=other)
+        assert isinstance(caught.value, GrantInvalid)
+        assert caught.value.status_code == 409
+        assert caught.value.description == (
+            "This verification was for another client. Nothing was changed."
+        )
+    assert _row(cw_db, grant.id).state == "issued"
+    assert _row(cw_db, grant.id).patient_pseudonym == enrolled.pseudonym(TENANT, PATIENT)
+    assert _claim(enrolled, grant).id == grant.id
+
+
+def test_the_client_is_checked_before_staff_action_and_appointment(
+    enrolled: CodewordService,
+) -> None:
+    grant = _grant(enrolled)
+    with pytest.raises(GrantOtherClient):
+        _claim(enrolled, grant, patient_id="pat-2", staff=SECOND_DESK, action=Action.CANCEL,
+               appointment_id="appt-2")  # fmt: skip
+    with pytest.raises(GrantInvalid) as caught:
+        _claim(enrolled, grant, patient_id="pat-2", tenant=OTHER_TENANT)
+    assert not isinstance(caught.value, GrantOtherClient)
 
 
 def test_book_grants_without_an_appointment(wiring: Wiring, enrolled: CodewordService) -> None:

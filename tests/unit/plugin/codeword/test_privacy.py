@@ -74,7 +74,8 @@ def test_no_word_or_identifier_in_columns_audit_or_logs(
     assert attempt(CANARY.upper()) is VerifyOutcome.GRANTED
     assert attempt(CANARY + "s") is VerifyOutcome.WRONG
     grant = service.claim(tenant=TENANT, token=tokens[0], staff=FRONT_DESK,
-                          action=Action.RESCHEDULE, appointment_id=APPOINTMENT)  # fmt: skip
+                          action=Action.RESCHEDULE, appointment_id=APPOINTMENT,
+                          patient_id=PATIENT)  # fmt: skip
     service.complete(tenant=TENANT, grant_id=grant.id, result_version="2")
     assert service.request_reset(tenant=TENANT, patient_id=PATIENT, word=CANARY_RESET,
                                  confirm=CANARY_RESET, facts=FACTS, actor=CLINICIAN,

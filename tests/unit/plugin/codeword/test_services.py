@@ -19,6 +19,7 @@ from plugin.codeword.interfaces import EnrollmentStatus
 from plugin.codeword.interfaces import VerificationProtocol
 from plugin.codeword.interfaces import VerifyOutcome
 from plugin.codeword.models import CodewordRow
+from plugin.codeword.services import AlreadyEnrolled
 from plugin.codeword.services import AppointmentRequired
 from plugin.codeword.services import ClientNotPresent
 from plugin.codeword.services import CodewordService
@@ -107,23 +108,17 @@ def test_enroll_stores_a_digest_and_audits(
                                                           {"version": 1})  # fmt: skip
 
 
-def test_change_replaces_the_word_and_clears_a_lockout(
-    wiring: Wiring, service: CodewordService, cw_db: Database
-) -> None:
-    _protocol(wiring, max_failures=1)
+def test_enroll_refuses_a_second_word(service: CodewordService, cw_db: Database) -> None:
     enroll(service)
-    assert verify(service, "not the word").locked_until is not None
+    with pytest.raises(AlreadyEnrolled) as caught:
+        service.enroll(tenant=TENANT, patient_id=PATIENT, word=NEW_WORD, confirm=NEW_WORD,
+                       facts=FACTS, actor=SECOND_CLINICIAN, client_present=True)  # fmt: skip
 
-    service.enroll(tenant=TENANT, patient_id=PATIENT, word=NEW_WORD, confirm=NEW_WORD,
-                   facts=FACTS, actor=SECOND_CLINICIAN, client_present=True)  # fmt: skip
-
-    status = service.status(TENANT, PATIENT)
-    assert (status.locked_until, status.failures, status.treating_clinician) == (
-        None, 0, SECOND_CLINICIAN)  # fmt: skip
-    assert verify(service, NEW_WORD).outcome is VerifyOutcome.GRANTED
-    assert verify(service, WORD).outcome is VerifyOutcome.WRONG
-    [entry] = audit_rows(cw_db, "codeword:word:change")
-    assert (entry.actor, entry.detail) == (SECOND_CLINICIAN, {"version": 2})
+    assert caught.value.status_code == 409
+    assert verify(service, NEW_WORD).outcome is VerifyOutcome.WRONG
+    assert verify(service, WORD).outcome is VerifyOutcome.GRANTED
+    assert service.status(TENANT, PATIENT).treating_clinician == CLINICIAN
+    assert audit_rows(cw_db, "codeword:word:change") == []
 
 
 # --- verification -----------------------------------------------------------------------------

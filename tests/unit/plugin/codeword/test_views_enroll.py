@@ -149,7 +149,7 @@ def test_first_enrollment_takes_a_baseline_of_the_appointments(
 
 def test_changing_the_word_replaces_it(quietline: Quietline, therapist: Person) -> None:
     therapist.enroll()
-    answer = therapist.enroll(NEW_WORD, reason="change")
+    answer = therapist.enroll(NEW_WORD, reason="change", current=WORD)
 
     assert answer.url.endswith("?done=changed")
     assert ("codeword:word:change", "success") in audit_actions(quietline)
@@ -160,6 +160,73 @@ def test_changing_the_word_replaces_it(quietline: Quietline, therapist: Person) 
         **check, word=NEW_WORD, appointment_id="appt-1-next", staff="Practitioner/x"
     )
     assert (old.outcome, new.outcome) == ("wrong", "granted")
+
+
+def test_the_change_form_asks_for_the_current_word_masked(therapist: Person) -> None:
+    therapist.enroll()
+    page = therapist.get("/codeword/enroll").text
+
+    tag = re.search(r'<input[^>]*\bid="current"[^>]*>', page)
+    assert tag is not None
+    assert 'type="password"' in tag.group(0)
+    assert 'autocomplete="off"' in tag.group(0)
+    assert 'name="current"' in tag.group(0)
+    assert '<label for="current">The current word</label>' in page
+
+
+def test_a_change_without_the_right_current_word_changes_nothing(
+    quietline: Quietline, therapist: Person, caplog: pytest.LogCaptureFixture
+) -> None:
+    therapist.enroll()
+    missing = therapist.enroll(NEW_WORD, reason="change")
+    wrong = therapist.enroll(NEW_WORD, reason="change", current="copper lantern harbor")
+
+    assert missing.status_code == 400
+    assert text_of(missing.text, "word-error") == (
+        "Type the client's current word, or choose that the client forgot it."
+    )
+    assert wrong.status_code == 400
+    assert text_of(wrong.text, "word-error").startswith(
+        "The current word does not match, so nothing was changed. 2 tries left"
+    )
+    assert NEW_WORD not in wrong.text
+    assert "copper lantern harbor" not in wrong.text
+    assert "copper lantern harbor" not in caplog.text
+    service = codewords(quietline)
+    assert service.status("sandbox", "pat-1").failures == 1
+    assert ("codeword:word:verify", "failure") in audit_actions(quietline)
+    assert ("codeword:word:change", "success") not in audit_actions(quietline)
+    check = {"tenant": "sandbox", "patient_id": "pat-1", "action": "reschedule",
+             "appointment_id": "appt-1-next", "staff": "Practitioner/x"}  # fmt: skip
+    assert service.verify(**check, word=WORD).outcome == "granted"
+
+
+def test_a_change_cannot_skip_the_second_approval_of_a_reset(
+    quietline: Quietline, sandbox: RunningSandbox, therapist: Person
+) -> None:
+    therapist.enroll()
+    codewords(quietline).protocols.save(
+        "sandbox", VerificationProtocol(second_approval=True), actor="Practitioner/admin"
+    )
+    assert therapist.enroll(NEW_WORD, reason="forgotten").url.endswith("?done=pending")
+
+    skipped = therapist.enroll("amber rowing compass", reason="change")
+
+    assert skipped.status_code == 400
+    service = codewords(quietline)
+    status = service.status("sandbox", "pat-1")
+    assert (status.pending_reset, status.pending_by) == (True, "Practitioner/therapist")
+    assert has_id(skipped.text, "pending")
+    check = {"tenant": "sandbox", "patient_id": "pat-1", "action": "reschedule",
+             "appointment_id": "appt-1-next", "staff": "Practitioner/x"}  # fmt: skip
+    assert service.verify(**check, word="amber rowing compass").outcome == "wrong"
+    assert service.verify(**check, word=WORD).outcome == "granted"
+
+    admin = Person(sandbox, "admin")
+    admin.launch()
+    page = admin.get("/codeword/approve")
+    assert admin.post("/codeword/approve", {"csrf": csrf(page.text)}).url.endswith("?done=approved")
+    assert service.verify(**check, word=NEW_WORD).outcome == "granted"
 
 
 def test_a_reset_waits_for_a_second_staff_member(

@@ -5,23 +5,34 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from plugin.config import Settings
 from plugin.crypto import lookup_hash
 from plugin.launch.sessions import COOKIE_NAME
+from plugin.launch.sessions import signed_session_id
 from plugin.launch.store import SqlLaunchStore
 from plugin.launch.store import StoredTokens
 from plugin.registry import get_service
 from plugin.tenants.services import SqlTenantRepository
 from smart_launch.context import LaunchContext
+from tests.support.servers import make_settings
 from tests.unit.plugin.support import EHR_ISS
 from tests.unit.plugin.support import EHR_ORIGIN
+from tests.unit.plugin.support import PUBLIC_URL
 from tests.unit.plugin.support import registration
 
-BROWSER = "browser-id-for-the-guard-tests"
+BROWSER_ID = "browser-id-for-the-guard-tests"
+SECRET = b"a fixed secret key for the guard tests only"
+
+
+@pytest.fixture
+def settings(instance: Path, database_url: str) -> Settings:
+    return make_settings(instance, database_url, PUBLIC_URL, secret_key=SECRET)
 
 
 @pytest.fixture
@@ -33,13 +44,13 @@ def launched(flask_app: Flask, client: FlaskClient) -> tuple[FlaskClient, SqlLau
             id="other", iss="https://other.example/fhir", frame_origins=("https://o.example",)
         )
     )
-    client.set_cookie(COOKIE_NAME, BROWSER)
+    client.set_cookie(COOKIE_NAME, signed_session_id(SECRET, BROWSER_ID))
     return client, get_service(SqlLaunchStore, flask_app)
 
 
 def _launch(store: SqlLaunchStore, roles: tuple[str, ...], *, patient: str | None = None) -> str:
     return store.create(
-        session_hash=lookup_hash(BROWSER),
+        session_hash=lookup_hash(signed_session_id(SECRET, BROWSER_ID)),
         context=LaunchContext(
             tenant="ehr",
             iss=EHR_ISS,

@@ -13,6 +13,7 @@ from plugin.crypto import lookup_hash
 from plugin.launch.sessions import COOKIE_NAME
 from plugin.launch.sessions import browser_binding
 from plugin.launch.sessions import ensure_browser_binding
+from plugin.launch.sessions import signed_session_id
 
 
 def _set_cookies(response) -> list[str]:
@@ -37,7 +38,7 @@ def test_first_response_sets_the_partitioned_host_cookie(
     (header,) = _set_cookies(response)
     name, value, attrs = _attributes(header)
     assert name == COOKIE_NAME == "__Host-quietline"
-    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", value)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}", value)
     assert "secure" in attrs
     assert "httponly" in attrs
     assert attrs["samesite"] == "None"
@@ -79,13 +80,14 @@ def test_oversized_cookie_is_ignored_and_replaced(client: FlaskClient) -> None:
     (header,) = _set_cookies(response)
     _, value, _ = _attributes(header)
     assert value != oversized
-    assert len(value) <= 100
+    assert len(value) <= 120
 
 
-def test_binding_is_the_hash_of_the_cookie_value(flask_app: Flask) -> None:
-    with flask_app.test_request_context(headers={"Cookie": f"{COOKIE_NAME}=abc"}):
-        assert browser_binding() == lookup_hash("abc")
-        assert ensure_browser_binding() == lookup_hash("abc")
+def test_binding_is_the_hash_of_the_signed_session_id(flask_app: Flask) -> None:
+    value = signed_session_id(flask_app.config["PLUGIN_SECRET_KEY"], "abc")
+    with flask_app.test_request_context(headers={"Cookie": f"{COOKIE_NAME}={value}"}):
+        assert browser_binding() == lookup_hash(value)
+        assert ensure_browser_binding() == lookup_hash(value)
 
     with flask_app.test_request_context(headers={"Cookie": f"{COOKIE_NAME}={'y' * 101}"}):
         assert browser_binding() is None
@@ -95,3 +97,31 @@ def test_binding_is_the_hash_of_the_cookie_value(flask_app: Flask) -> None:
         created = ensure_browser_binding()
         assert browser_binding() == created
         assert ensure_browser_binding() == created
+
+
+def test_an_invented_cookie_value_never_becomes_a_binding(flask_app: Flask) -> None:
+    invented = "abc"
+    forged = signed_session_id(b"another secret entirely", "abc")
+    tampered = signed_session_id(flask_app.config["PLUGIN_SECRET_KEY"], "abc")[:-2] + "xx"
+    for value in (invented, forged, tampered, "abc.", ".abc"):
+        with flask_app.test_request_context(headers={"Cookie": f"{COOKIE_NAME}={value}"}):
+            assert browser_binding() is None
+            created = ensure_browser_binding()
+            assert created != lookup_hash(value)
+            assert created != lookup_hash(
+                signed_session_id(flask_app.config["PLUGIN_SECRET_KEY"], "abc")
+            )
+            assert browser_binding() == created
+
+
+def test_an_invented_cookie_is_replaced_by_a_server_issued_one(client: FlaskClient) -> None:
+    client.set_cookie(COOKIE_NAME, "chosen-by-the-client")
+
+    response = client.get("/standalone")
+
+    (header,) = _set_cookies(response)
+    _, value, _ = _attributes(header)
+    assert value != "chosen-by-the-client"
+    session_id, _, mac = value.partition(".")
+    assert session_id != "chosen-by-the-client"
+    assert len(mac) == 43

@@ -21,6 +21,8 @@ from plugin.crypto import Sealer
 from plugin.crypto import SealError
 from plugin.crypto import lookup_hash
 from plugin.errors import SessionExpired
+from plugin.launch.errors import SignInBusy
+from plugin.launch.errors import TooManySignIns
 from plugin.launch.models import LaunchRecord
 from plugin.launch.models import PendingState
 from plugin.launch.store import SqlLaunchStateStore
@@ -126,41 +128,70 @@ def _age_launch(db: Database, handle: str, **columns: timedelta) -> None:
 # --- pending states ---------------------------------------------------------------------------
 
 
+BROWSER = lookup_hash("browser-session-for-the-store-tests")
+
+
+def _mine(**overrides: object) -> PendingAuthorization:
+    return _pending(binding=BROWSER, **overrides)
+
+
 def test_save_then_consume_returns_the_pending_authorization(
     states: SqlLaunchStateStore,
 ) -> None:
-    pending = _pending()
+    pending = _pending(return_to="/l/abc/notes/")
     states.save("state-1", pending)
 
-    assert states.consume("state-1") == pending
+    assert states.consume("state-1", pending.binding) == pending
 
 
 def test_consume_is_single_use(states: SqlLaunchStateStore, db: Database) -> None:
-    states.save("state-1", _pending())
+    states.save("state-1", _mine())
 
-    assert states.consume("state-1") is not None
-    assert states.consume("state-1") is None
+    assert states.consume("state-1", BROWSER) is not None
+    assert states.consume("state-1", BROWSER) is None
     assert _count(db, PendingState) == 0
 
 
 def test_unknown_state_consumes_nothing(states: SqlLaunchStateStore, db: Database) -> None:
-    states.save("state-1", _pending())
+    states.save("state-1", _mine())
 
-    assert states.consume("state-2") is None
-    assert states.consume("") is None
+    assert states.consume("state-2", BROWSER) is None
+    assert states.consume("", BROWSER) is None
     assert _count(db, PendingState) == 1
+
+
+def test_another_browser_cannot_consume_and_leaves_the_state_usable(
+    states: SqlLaunchStateStore, db: Database
+) -> None:
+    pending = _mine()
+    states.save("state-1", pending)
+
+    assert states.consume("state-1", lookup_hash("attacker-session")) is None
+    assert states.consume("state-1", "") is None
+    assert _count(db, PendingState) == 1
+    assert states.is_pending("state-1")
+
+    assert states.consume("state-1", BROWSER) == pending
+    assert not states.is_pending("state-1")
+
+
+def test_is_pending_ignores_expired_and_unknown_states(states: SqlLaunchStateStore) -> None:
+    states.save("old", _mine(expires_at=time.time() - 5))
+
+    assert not states.is_pending("old")
+    assert not states.is_pending("never-issued")
 
 
 def test_concurrent_consume_has_exactly_one_winner(
     states: SqlLaunchStateStore, db: Database
 ) -> None:
-    pending = _pending()
+    pending = _mine()
     states.save("contested", pending)
     barrier = threading.Barrier(8)
 
     def consume() -> PendingAuthorization | None:
         barrier.wait(timeout=10)
-        return states.consume("contested")
+        return states.consume("contested", BROWSER)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: consume(), range(8)))
@@ -185,8 +216,8 @@ def test_nothing_is_stored_in_plaintext(states: SqlLaunchStateStore, db: Databas
 def test_sealed_state_does_not_open_under_another_state(
     states: SqlLaunchStateStore, db: Database
 ) -> None:
-    states.save("state-1", _pending())
-    states.save("state-2", _pending())
+    states.save("state-1", _mine())
+    states.save("state-2", _mine())
     with db.session() as session:
         first = session.get(PendingState, lookup_hash("state-1"))
         second = session.get(PendingState, lookup_hash("state-2"))
@@ -195,25 +226,78 @@ def test_sealed_state_does_not_open_under_another_state(
         second.sealed = first.sealed
 
     with pytest.raises(SealError):
-        states.consume("state-2")
+        states.consume("state-2", BROWSER)
 
 
 def test_purge_expired_pending_states(states: SqlLaunchStateStore, db: Database) -> None:
-    states.save("new", _pending())
-    states.save("old", _pending(expires_at=time.time() - 5))
+    states.save("new", _mine())
+    states.save("old", _mine(expires_at=time.time() - 5))
 
     assert states.purge_expired() == 1
-    assert states.consume("old") is None
-    assert states.consume("new") is not None
+    assert states.consume("old", BROWSER) is None
+    assert states.consume("new", BROWSER) is not None
 
 
-def test_saving_a_state_clears_expired_ones(states: SqlLaunchStateStore) -> None:
-    states.save("old", _pending(expires_at=time.time() - 5))
-    states.save("new", _pending())
+def test_the_first_save_purges_and_later_ones_wait_for_the_interval(
+    states: SqlLaunchStateStore, db: Database
+) -> None:
+    states.save("old", _mine(expires_at=time.time() - 5))
+    states.save("new", _mine())
+    assert _count(db, PendingState) == 2  # the purge ran before "old" existed
 
-    assert states.purge_expired() == 0
-    assert states.consume("old") is None
-    assert states.consume("new") is not None
+    states._next_purge = 0.0
+    states.save("newer", _mine())
+
+    assert _count(db, PendingState) == 2
+    assert states.consume("old", BROWSER) is None
+
+
+def test_one_browser_is_capped_and_nothing_is_written(
+    db: Database, sealer: Sealer, tenant: str
+) -> None:
+    capped = SqlLaunchStateStore(db, sealer, per_binding=3)
+    for index in range(3):
+        capped.save(f"mine-{index}", _mine())
+
+    with pytest.raises(TooManySignIns) as raised:
+        capped.save("one-too-many", _mine())
+
+    assert raised.value.status_code == 429
+    assert _count(db, PendingState) == 3
+    assert not capped.is_pending("one-too-many")
+    capped.save("another-browser", _pending())  # others are not affected
+    assert _count(db, PendingState) == 4
+
+
+def test_expired_states_do_not_count_against_a_browser(
+    db: Database, sealer: Sealer, tenant: str
+) -> None:
+    capped = SqlLaunchStateStore(db, sealer, per_binding=1, purge_interval=3600)
+    capped.save("first", _mine())  # the one purge of the interval runs here
+    capped.save("old", _pending(expires_at=time.time() - 5))
+    capped.consume("first", BROWSER)
+    capped.save("stale", _mine(expires_at=time.time() - 5))
+
+    capped.save("fresh", _mine())
+
+    assert capped.is_pending("fresh")
+
+
+def test_the_total_is_capped_after_purging_expired_rows(
+    db: Database, sealer: Sealer, tenant: str
+) -> None:
+    capped = SqlLaunchStateStore(db, sealer, total=3, purge_interval=3600)
+    capped.save("a", _pending())
+    capped.save("expired", _pending(expires_at=time.time() - 5))
+    capped.save("b", _pending())
+
+    capped.save("c", _pending())  # the expired row is purged to make room
+    assert _count(db, PendingState) == 3
+
+    with pytest.raises(SignInBusy) as raised:
+        capped.save("d", _pending())
+    assert raised.value.status_code == 503
+    assert _count(db, PendingState) == 3
 
 
 def test_a_new_launch_clears_ended_ones(launches: SqlLaunchStore, db: Database) -> None:

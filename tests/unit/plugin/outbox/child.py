@@ -65,7 +65,7 @@ def main(mode: str, args: list[str]) -> None:
     db = Database(config.database_url)
     sealer = cipher(bytes.fromhex(config.payload_key))
     if mode == "enqueue":
-        outbox = Outbox(db, sealer)
+        outbox = Outbox(db, sealer, index_key=bytes.fromhex(config.token_key))
         with db.session() as session:
             ids = [
                 outbox.enqueue(

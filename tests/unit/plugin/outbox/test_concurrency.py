@@ -8,9 +8,12 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
+from plugin.crypto import Sealer
 from plugin.outbox import Outbox
 from plugin.outbox import OutboxItem
 from plugin.outbox import OutboxWorker
+from plugin.outbox.services import identifier_of
+from plugin.outbox.services import remote_id_of
 from plugin.store import Database
 from smart_launch.fhir import FhirClient
 from smart_launch.sandbox.server import RunningSandbox
@@ -32,6 +35,7 @@ def test_two_thread_workers_claim_each_item_once(
     make_worker: Callable[..., OutboxWorker],
     ehr: RunningSandbox,
     ehr_reader: FhirClient,
+    payload_cipher: Sealer,
 ) -> None:
     values = [new_value() for _ in range(ITEMS)]
     with outbox_db.session() as session:
@@ -73,6 +77,8 @@ def test_two_thread_workers_claim_each_item_once(
         rows = list(session.scalars(select(OutboxItem)))
     assert {(row.status, row.attempts) for row in rows} == {("delivered", 1)}
     assert document_posts(ehr) == ITEMS
-    by_value = {row.identifier_value: row.remote_id for row in rows}
+    by_value = {
+        identifier_of(payload_cipher, row): remote_id_of(payload_cipher, row) for row in rows
+    }
     for value in values:
         assert stored_ids(ehr_reader, value) == [by_value[value]]

@@ -19,6 +19,7 @@ from plugin.outbox import OutboxStatus
 from plugin.outbox import OutboxWorker
 from plugin.outbox.services import if_none_exist
 from plugin.outbox.services import payload_aad
+from plugin.outbox.services import remote_id_of
 from plugin.store import Database
 from smart_launch.sandbox.server import RunningSandbox
 from smart_launch.sandbox.state import get_state
@@ -126,6 +127,7 @@ def test_worker_delivers_a_provenance_once_even_when_redelivered(
     tenant: str,
     ehr: RunningSandbox,
     make_worker: Callable[..., OutboxWorker],
+    payload_cipher: Sealer,
 ) -> None:
     item_id = _enqueue(outbox_db, outbox, tenant, provenance(), TARGET)
     with outbox_db.session() as session:
@@ -150,4 +152,4 @@ def test_worker_delivers_a_provenance_once_even_when_redelivered(
     with outbox_db.session() as session:
         item = session.get_one(OutboxItem, item_id)
         assert item.status == OutboxStatus.DELIVERED
-        assert item.remote_id == stored[0]["id"]
+        assert remote_id_of(payload_cipher, item) == stored[0]["id"]

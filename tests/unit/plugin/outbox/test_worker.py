@@ -12,10 +12,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy import update
 
+from plugin.crypto import Sealer
 from plugin.outbox import Outbox
 from plugin.outbox import OutboxItem
 from plugin.outbox import OutboxStatus
 from plugin.outbox import OutboxWorker
+from plugin.outbox.services import remote_id_of
 from plugin.store import Database
 from smart_launch.fhir import FhirClient
 from smart_launch.sandbox.server import RunningSandbox
@@ -55,6 +57,7 @@ def test_delivery_creates_one_resource_and_records_its_id(
     make_worker: MakeWorker,
     ehr: RunningSandbox,
     ehr_reader: FhirClient,
+    payload_cipher: Sealer,
 ) -> None:
     value = new_value()
     item_id = _enqueue(outbox_db, outbox, tenant, value)
@@ -66,7 +69,7 @@ def test_delivery_creates_one_resource_and_records_its_id(
     assert row.lease_until is None
     assert row.last_error_code is None
     assert row.sealed_payload == b""
-    assert stored_ids(ehr_reader, value) == [row.remote_id]
+    assert stored_ids(ehr_reader, value) == [remote_id_of(payload_cipher, row)]
     (post,) = ehr.request_log.matching("/fhir/DocumentReference", "POST")
     assert post.headers["If-None-Exist"] == f"identifier={SYSTEM}|{value}"
     assert make_worker().run_once() == 0
@@ -80,6 +83,7 @@ def test_ehr_down_backs_off_then_delivers_exactly_once(
     make_worker: MakeWorker,
     ehr: RunningSandbox,
     ehr_reader: FhirClient,
+    payload_cipher: Sealer,
     clock: Clock,
 ) -> None:
     worker = make_worker(base_delay=2.0, max_delay=30.0)
@@ -110,7 +114,7 @@ def test_ehr_down_backs_off_then_delivers_exactly_once(
     for item_id, value in zip(ids, values, strict=True):
         row = _row(outbox_db, item_id)
         assert (row.status, row.attempts, row.last_error_code) == ("delivered", 5, None)
-        assert stored_ids(ehr_reader, value) == [row.remote_id]
+        assert stored_ids(ehr_reader, value) == [remote_id_of(payload_cipher, row)]
 
 
 def test_unreachable_ehr_is_retried_too(
@@ -120,6 +124,7 @@ def test_unreachable_ehr_is_retried_too(
     make_worker: MakeWorker,
     ehr: RunningSandbox,
     ehr_reader: FhirClient,
+    payload_cipher: Sealer,
     clock: Clock,
 ) -> None:
     """With the EHR down from the start, discovery fails first; that is transient as well."""
@@ -134,7 +139,7 @@ def test_unreachable_ehr_is_retried_too(
     ehr.config.faults.fhir_down = False
     clock.advance(1)
     assert worker.run_once() == 1
-    assert stored_ids(ehr_reader, value) == [_row(outbox_db, item_id).remote_id]
+    assert stored_ids(ehr_reader, value) == [remote_id_of(payload_cipher, _row(outbox_db, item_id))]
 
 
 def test_gives_up_after_max_attempts(
@@ -163,6 +168,7 @@ def test_lost_answer_is_redelivered_once_after_the_lease_expires(
     make_worker: MakeWorker,
     ehr: RunningSandbox,
     ehr_reader: FhirClient,
+    payload_cipher: Sealer,
     clock: Clock,
 ) -> None:
     value = new_value()
@@ -170,7 +176,7 @@ def test_lost_answer_is_redelivered_once_after_the_lease_expires(
     sealed = _row(outbox_db, item_id).sealed_payload
     worker = make_worker(lease=60.0)
     assert worker.run_once() == 1
-    remote_id = _row(outbox_db, item_id).remote_id
+    remote_id = remote_id_of(payload_cipher, _row(outbox_db, item_id))
     # A crash after the EHR wrote but before we recorded it: the row still holds a lease
     # (and the payload, which is only cleared when the delivery is recorded).
     with outbox_db.session() as session:
@@ -182,7 +188,8 @@ def test_lost_answer_is_redelivered_once_after_the_lease_expires(
                 lease_until=_row(outbox_db, item_id).created_at + timedelta(seconds=60),
                 claim_token="crashed-worker",
                 sealed_payload=sealed,
-                remote_id=None,
+                remote_id_sealed=None,
+                identifier_value=value,
                 delivered_at=None,
             )
         )
@@ -190,7 +197,8 @@ def test_lost_answer_is_redelivered_once_after_the_lease_expires(
     clock.advance(61)
     assert worker.run_once() == 1
     row = _row(outbox_db, item_id)
-    assert (row.status, row.attempts, row.remote_id) == ("delivered", 2, remote_id)
+    assert (row.status, row.attempts) == ("delivered", 2)
+    assert remote_id_of(payload_cipher, row) == remote_id
     assert stored_ids(ehr_reader, value) == [remote_id]
     assert document_posts(ehr) == 2  # the second POST matched the first resource
 
@@ -286,6 +294,7 @@ def test_thread_delivers_until_stopped(
     tenant: str,
     make_worker: MakeWorker,
     ehr_reader: FhirClient,
+    payload_cipher: Sealer,
 ) -> None:
     stop = threading.Event()
     thread = make_worker().start_thread(stop, interval=0.05)
@@ -295,7 +304,9 @@ def test_thread_delivers_until_stopped(
         deadline = time.monotonic() + 20
         while _row(outbox_db, item_id).status != "delivered" and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert stored_ids(ehr_reader, value) == [_row(outbox_db, item_id).remote_id]
+        assert stored_ids(ehr_reader, value) == [
+            remote_id_of(payload_cipher, _row(outbox_db, item_id))
+        ]
     finally:
         stop.set()
         thread.join(timeout=10)

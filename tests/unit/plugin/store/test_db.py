@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -118,7 +119,10 @@ def test_tenant_iss_is_unique(db: Database) -> None:
         ("sqlite:///quietline.db", "sqlite:///quietline.db"),
     ],
 )
-def test_postgres_urls_use_psycopg(url: str, expected: str) -> None:
+def test_postgres_urls_use_psycopg(
+    url: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a relative SQLite file is created where the process runs
     database = Database(url)
     try:
         assert database.url == expected
