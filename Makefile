@@ -20,7 +20,7 @@ system-deps-test:
 $(STAMP): pyproject.toml | system-deps
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,lint]'
+	$(BIN)/python -m pip install -q -e . --group test --group lint
 	@touch $(STAMP)
 
 ## axe-core for the accessibility tests (package.json pins it, package-lock.json locks it).

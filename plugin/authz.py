@@ -37,8 +37,6 @@ class Permission(StrEnum):
     NOTES_WRITE = "notes:entry:write"
     CODEWORD_ENROLL = "codeword:word:enroll"
     CODEWORD_VERIFY = "codeword:word:verify"
-    NOTIFICATIONS_MANAGE = "notifications:rule:write"
-    REFERRALS_WRITE = "referrals:handoff:write"
     ADMIN_MANAGE = "admin:settings:write"
     AUDIT_READ = "audit:log:read"
     VAULT_READ = "vault:record:read"
@@ -52,8 +50,6 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             Permission.RISK_WRITE,
             Permission.NOTES_WRITE,
             Permission.CODEWORD_ENROLL,
-            Permission.NOTIFICATIONS_MANAGE,
-            Permission.REFERRALS_WRITE,
             Permission.VAULT_READ,
         }
     ),

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """What Quietline offers in a launch, and whether each capability is usable.
 
-A capability is usable when the user's role allows it and the EHR granted every scope it needs.
-A missing scope disables the capability with a plain reason instead of a 403 loop.
+Only built capabilities are offered: one appears when it has a page (``endpoint``).  It is
+usable when the user's role allows it and the EHR granted every scope it needs; a missing scope
+disables it with a plain reason instead of a 403 loop.  The scopes Quietline asks the EHR for are
+computed from these declarations (:mod:`plugin.launch.scopes`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from smart_launch.scopes import ScopeSet
 from .authz import Permission
 from .authz import has_permission
 
-__all__ = ["CAPABILITIES", "Capability", "CapabilityState", "evaluate"]
+__all__ = ["CAPABILITIES", "Capability", "CapabilityState", "built", "evaluate"]
 
 
 @dataclass(frozen=True)
@@ -24,9 +26,13 @@ class Capability:
     summary: str
     permission: Permission
     scopes: tuple[str, ...]
+    """The scopes the capability needs; without any of them it is turned off."""
     needs_patient: bool = True
     endpoint: str | None = None
-    """The page that opens the capability, once it has one."""
+    """The page that opens the capability; without one it is not built and not offered."""
+    optional_scopes: tuple[str, ...] = ()
+    """Scopes used when granted, without which the capability still works (a write the
+    outbox otherwise makes with the backend client)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ CAPABILITIES: tuple[Capability, ...] = (
         Permission.SCREENING_WRITE,
         ("patient/Patient.r",),
         endpoint="screening.index",
+        # The contacts review lists the client's related people when the EHR allows it.
+        optional_scopes=("patient/RelatedPerson.s",),
     ),
     Capability(
         "notes",
@@ -58,35 +66,24 @@ CAPABILITIES: tuple[Capability, ...] = (
         "Appointment verification",
         "Set up or check the word a caller must give before appointments change.",
         Permission.CODEWORD_VERIFY,
-        ("patient/Appointment.rs",),
+        # Upcoming appointments are searched and read, then rescheduled or cancelled (update).
+        ("patient/Appointment.rus",),
         endpoint="codeword.index",
+        # The Provenance of a change is written with the user's token when granted.
+        optional_scopes=("patient/Provenance.c",),
     ),
     Capability(
         "codeword-enroll",
         "Verification word set-up",
         "Enrol or change the client's verification word with the client present.",
         Permission.CODEWORD_ENROLL,
-        ("patient/Patient.r", "patient/Appointment.rs"),
+        ("patient/Patient.r", "patient/Appointment.s"),
         endpoint="codeword.enroll_page",
-    ),
-    Capability(
-        "notifications",
-        "Contact preferences",
-        "Stop reminders and messages that should not reach this client's usual channels.",
-        Permission.NOTIFICATIONS_MANAGE,
-        ("patient/CommunicationRequest.c", "patient/Consent.c"),
-    ),
-    Capability(
-        "referrals",
-        "Warm handoff",
-        "Refer to a support service with the client's consent.",
-        Permission.REFERRALS_WRITE,
-        ("patient/ServiceRequest.c", "patient/Consent.c"),
     ),
     Capability(
         "admin",
         "Practice settings",
-        "Verification protocols, retention and the service directory.",
+        "The verification protocol and the audit log.",
         Permission.ADMIN_MANAGE,
         (),
         needs_patient=False,
@@ -95,12 +92,17 @@ CAPABILITIES: tuple[Capability, ...] = (
 )
 
 
+def built() -> tuple[Capability, ...]:
+    """The capabilities that have a page, in display order."""
+    return tuple(capability for capability in CAPABILITIES if capability.endpoint is not None)
+
+
 def evaluate(
     roles: tuple[str, ...], scopes: ScopeSet, *, has_patient: bool
 ) -> list[CapabilityState]:
     """State of every capability the user's role allows, in display order."""
     states: list[CapabilityState] = []
-    for capability in CAPABILITIES:
+    for capability in built():
         if not has_permission(roles, capability.permission):
             continue
         missing = [scope for scope in capability.scopes if not scopes.covers(scope)]

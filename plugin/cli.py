@@ -9,6 +9,13 @@ import threading
 from pathlib import Path
 
 import click
+from flask import Flask
+
+from smart_launch.discovery import ConfigurationCache
+from smart_launch.errors import IssuerNotAllowed
+from smart_launch.errors import SmartLaunchError
+from smart_launch.errors import UpstreamUnavailable
+from smart_launch.launch import normalize_iss
 
 from .app import audit_checkpointer
 from .app import create_app
@@ -59,8 +66,13 @@ def serve(host: str, port: int) -> None:
 @click.option("--data", "data_dir", default="instance/demo", show_default=True, type=Path)
 def demo(ehr_port: int, app_port: int, data_dir: Path) -> None:
     """Run the sandbox EHR and Quietline together (the embedded default)."""
-    from .demo import run_demo  # noqa: PLC0415  (keeps requests out of other commands)
+    # Imported here: keeps requests out of the other commands.
+    from .demo import SOURCE_CHECKOUT_NEEDED  # noqa: PLC0415
+    from .demo import run_demo  # noqa: PLC0415
+    from .demo import sandbox_available  # noqa: PLC0415
 
+    if not sandbox_available():
+        raise click.ClickException(SOURCE_CHECKOUT_NEEDED)
     run_demo(data_dir.resolve(), ehr_port=ehr_port, app_port=app_port)
 
 
@@ -168,6 +180,7 @@ def tenant_add(  # noqa: PLR0917  (one parameter per click option)
         if backend_client_id
         else None
     )
+    configuration = _discover(app, iss, required=False)
     get_service(SqlTenantRepository, app).register(
         TenantRegistration(
             id=tenant_id,
@@ -183,9 +196,50 @@ def tenant_add(  # noqa: PLR0917  (one parameter per click option)
             options=_tenant_options(cds_clients, offline_access=offline_access),
             backend=backend,
             backend_on_launch_client=backend_on_launch_client,
+            smart_configuration=configuration,
         )
     )
     click.echo(f"registered {tenant_id}")
+
+
+def _discover(app: Flask, iss: str, *, required: bool = True) -> dict[str, object] | None:
+    """Fetch and validate the EHR's SMART configuration once; what to keep of it.
+
+    An EHR that cannot be reached yet is registered without one when ``required`` is false:
+    ``quietline tenant refresh`` (or its first standalone sign-in) fetches it later.
+
+    :raises click.ClickException: when the configuration does not allow a sign-in, or cannot
+        be fetched and ``required`` is true.
+    """
+    try:
+        return get_service(ConfigurationCache, app).get(normalize_iss(iss)).stored()
+    except UpstreamUnavailable as exc:
+        if required:
+            raise click.ClickException(exc.description) from exc
+        click.echo(
+            "warning: the EHR's SMART configuration could not be fetched; run "
+            "`quietline tenant refresh` once the EHR is reachable",
+            err=True,
+        )
+        return None
+    except SmartLaunchError as exc:
+        raise click.ClickException(exc.description) from exc
+
+
+@tenant.command("refresh")
+@click.argument("tenant_id")
+def tenant_refresh(tenant_id: str) -> None:
+    """Fetch an EHR's SMART configuration again and keep it (after the EHR changed it)."""
+    app = create_app()
+    tenants = get_service(SqlTenantRepository, app)
+    try:
+        view = tenants.by_id(tenant_id)
+    except IssuerNotAllowed as exc:
+        raise click.ClickException(f"no tenant {tenant_id}") from exc
+    configuration = _discover(app, view.iss)
+    if configuration is not None:
+        tenants.store_configuration(view.id, configuration)
+    click.echo(f"refreshed {tenant_id}")
 
 
 def _tenant_options(

@@ -10,6 +10,7 @@ separately registered backend client ``quietline-backend``.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -34,13 +35,30 @@ from .tenants.services import TenantRegistration
 __all__ = [
     "DEMO_BACKEND_CLIENT",
     "DEMO_ROLE_MAPPING",
+    "SOURCE_CHECKOUT_NEEDED",
     "cds_client_options",
     "run_demo",
+    "sandbox_available",
     "sandbox_clients",
     "wait_for",
 ]
 
 DEMO_BACKEND_CLIENT = "quietline-backend"
+
+SOURCE_CHECKOUT_NEEDED = (
+    "The demo needs a source checkout of Quietline: the sandbox EHR it runs "
+    "(smart_launch.sandbox) is not part of the installed package. Clone the repository and "
+    "run `make demo` there."
+)
+
+
+def sandbox_available() -> bool:
+    """Whether the sandbox EHR can be imported (a source checkout, not an installed wheel)."""
+    try:
+        return importlib.util.find_spec("smart_launch.sandbox") is not None
+    except ModuleNotFoundError:
+        return False
+
 
 DEMO_ROLE_MAPPING = {
     "codes": {

@@ -1,8 +1,17 @@
 # SPDX-License-Identifier: Apache-2.0
 """A threaded WSGI server for the embedded default whose access log omits query strings.
 
-Query strings carry ``launch``, ``code`` and ``state`` during a launch; they never reach a log.
-Production runs gunicorn with an access-log format that uses the path only (``%(U)s``).
+Query strings carry ``launch``, ``code`` and ``state`` during a launch.  What this repository
+provides is :class:`QuietRequestHandler`, the request handler of the embedded server
+(``quietline serve``, ``quietline demo``): it logs method, path and status only.
+
+The repository ships no gunicorn configuration.  gunicorn writes no access log unless
+``--access-logfile`` is given, and its default format contains ``%(r)s`` (the request line, query
+string included).  An operator who enables gunicorn's access log must also set a format that
+uses the path atom ``%(U)s`` and none of ``%(r)s``, ``%(q)s`` (the query string) or ``%(f)s``
+(the Referer, which can carry the previous page's query), for example
+``--access-logformat '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)s'``
+(:data:`GUNICORN_ACCESS_LOG_FORMAT`).
 """
 
 from __future__ import annotations
@@ -15,9 +24,17 @@ from werkzeug.serving import BaseWSGIServer
 from werkzeug.serving import WSGIRequestHandler
 from werkzeug.serving import make_server
 
-__all__ = ["QuietRequestHandler", "ServerThread", "make_quiet_server"]
+__all__ = [
+    "GUNICORN_ACCESS_LOG_FORMAT",
+    "QuietRequestHandler",
+    "ServerThread",
+    "make_quiet_server",
+]
 
 log = logging.getLogger("quietline.access")
+
+GUNICORN_ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)s'
+"""An access-log format for gunicorn (``--access-logformat``) without query string or Referer."""
 
 
 class QuietRequestHandler(WSGIRequestHandler):

@@ -24,6 +24,7 @@ from .errors import DiscoveryError
 from .errors import UpstreamUnavailable
 
 __all__ = [
+    "STORED_FIELDS",
     "ConfigurationCache",
     "SmartConfiguration",
     "fetch_configuration",
@@ -43,6 +44,19 @@ _URL_FIELDS = (
 )
 
 
+STORED_FIELDS = (
+    "issuer",
+    "authorization_endpoint",
+    "token_endpoint",
+    "jwks_uri",
+    "code_challenge_methods_supported",
+    "token_endpoint_auth_methods_supported",
+    "token_endpoint_auth_signing_alg_values_supported",
+    "capabilities",
+)
+"""What an app keeps of a configuration to start a sign-in later without fetching it again."""
+
+
 def well_known_url(iss: str) -> str:
     """``{iss}/.well-known/smart-configuration``."""
     return iss.rstrip("/") + "/.well-known/smart-configuration"
@@ -59,6 +73,20 @@ class SmartConfiguration(dict[str, Any]):
             value = self.get(name)
             if isinstance(value, str) and value:
                 self[name] = urljoin(base, value)
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any], *, fhir_base: str) -> SmartConfiguration:
+        """A configuration kept by :meth:`stored`, validated again for a launch.
+
+        :raises DiscoveryError: when the kept values no longer pass validation.
+        """
+        config = cls({k: v for k, v in data.items() if k in STORED_FIELDS}, fhir_base=fhir_base)
+        config.validate_for_launch()
+        return config
+
+    def stored(self) -> dict[str, Any]:
+        """The fields of :data:`STORED_FIELDS` this configuration has, with absolute URLs."""
+        return {name: self[name] for name in STORED_FIELDS if self.get(name) is not None}
 
     @property
     def authorization_endpoint(self) -> str:
@@ -183,3 +211,27 @@ class ConfigurationCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+    def pinned(self, config: SmartConfiguration) -> ConfigurationCache:
+        """This cache, except that ``config`` answers for its FHIR base without a fetch.
+
+        A sign-in started from a configuration kept at registration uses this.
+        """
+        return _PinnedConfiguration(self, config)
+
+
+class _PinnedConfiguration(ConfigurationCache):
+    """One kept configuration in front of a :class:`ConfigurationCache`."""
+
+    def __init__(self, inner: ConfigurationCache, config: SmartConfiguration) -> None:
+        super().__init__(inner._session, inner._ttl)  # noqa: SLF001  (same class family)
+        self._inner = inner
+        self._config = config
+
+    def get(self, iss: str, *, purpose: str = "launch") -> SmartConfiguration:
+        if purpose == "launch" and iss.rstrip("/") == self._config.fhir_base:
+            return self._config
+        return self._inner.get(iss, purpose=purpose)
+
+    def clear(self) -> None:
+        self._inner.clear()

@@ -4,6 +4,9 @@
 Every request carries a timeout.  Time spent waiting on the EHR is accumulated in a context
 variable so a web adapter can report the app's own server time apart from the EHR's
 (``Server-Timing: app;dur=…, ehr;dur=…``).
+
+Documents fetched from an EHR (key sets, discovery) go through :func:`get_bounded`, which
+streams the body and stops past a size limit instead of reading whatever arrives.
 """
 
 from __future__ import annotations
@@ -15,10 +18,15 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from .errors import SmartLaunchError
+
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "MAX_DOCUMENT_BYTES",
+    "ResponseTooLarge",
     "UpstreamTimer",
     "configure_session",
+    "get_bounded",
     "make_session",
     "stop_upstream_timer",
     "upstream_timer",
@@ -26,6 +34,19 @@ __all__ = [
 
 DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 10.0)
 """(connect, read) seconds applied when a caller gives none."""
+
+MAX_DOCUMENT_BYTES = 64 * 1024
+"""The largest key set or discovery document read from an EHR."""
+
+_CHUNK = 8192
+
+
+class ResponseTooLarge(SmartLaunchError):
+    """The EHR answered with a document larger than Quietline reads."""
+
+    error = "upstream_response_too_large"
+    description = "The EHR's answer is too large to read."
+    status_code = 502
 
 
 class UpstreamTimer:
@@ -100,3 +121,39 @@ def configure_session(
     session.mount("https://", adapter)
     session.headers["User-Agent"] = "Quietline-SMART/0.1"
     return session
+
+
+def get_bounded(
+    session: requests.Session,
+    url: str,
+    *,
+    limit: int = MAX_DOCUMENT_BYTES,
+    timeout: tuple[float, float] | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes]:
+    """GET ``url`` without following redirects and return ``(status, body)``.
+
+    The declared ``Content-Length`` is checked first, then the body is streamed and the read
+    stops as soon as it passes ``limit`` bytes, so a huge or endless answer costs at most
+    ``limit`` bytes of memory.
+
+    :raises ResponseTooLarge: when the body is, or says it is, larger than ``limit``.
+    :raises requests.RequestException: when the EHR cannot be reached.
+    """
+    response = session.get(
+        url,
+        timeout=timeout,
+        allow_redirects=False,
+        stream=True,
+        headers=headers or {"Accept": "application/json"},
+    )
+    with response:
+        declared = response.headers.get("Content-Length", "")
+        if declared.strip().isdigit() and int(declared) > limit:
+            raise ResponseTooLarge
+        body = bytearray()
+        for chunk in response.iter_content(_CHUNK):
+            body += chunk
+            if len(body) > limit:
+                raise ResponseTooLarge
+        return response.status_code, bytes(body)

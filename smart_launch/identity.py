@@ -9,13 +9,16 @@ https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html#scop
     "fhirUser ... may be relative (to the FHIR base) or absolute."
 
 OpenID Connect Core 1.0 section 3.1.3.7: ``iss`` must equal the issuer, ``aud`` must contain the
-client id, the current time must be before ``exp``.
+client id, the current time must be before ``exp``.  The claims are checked by
+:func:`smart_launch.claims.check_claims`, the keys come from :mod:`smart_launch.jwks`.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -27,8 +30,14 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from .claims import ClaimsRejected
+from .claims import check_claims
 from .errors import IdTokenError
 from .errors import UpstreamUnavailable
+from .http import ResponseTooLarge
+from .http import get_bounded
+from .jwks import KeySetCache
+from .jwks import KeySetError
 
 __all__ = [
     "ID_TOKEN_ALGS",
@@ -39,6 +48,8 @@ __all__ = [
 
 ID_TOKEN_ALGS = ("RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "PS384")
 """Asymmetric algorithms only: ``none`` and HMAC are never accepted."""
+
+_MAX_ISSUERS = 64
 
 _FHIR_USER_TYPES = {"Practitioner", "PractitionerRole", "Patient", "RelatedPerson", "Person"}
 
@@ -54,59 +65,85 @@ class IdentityClaims:
 
 
 class JwksCache:
-    """Fetches an issuer's signing keys through its OpenID configuration, with a TTL.
+    """An issuer's signing keys, found through its OpenID configuration.
 
-    An unknown ``kid`` forces one refetch (key rotation) before the token is refused.
+    The key set itself lives in a :class:`~smart_launch.jwks.KeySetCache` (TTL, at most one
+    refetch per ``min_refetch`` seconds for an unknown ``kid``, bounded size); the issuer's
+    ``jwks_uri`` is looked up once per ``ttl``.
     """
 
-    def __init__(self, session: requests.Session, ttl: float = 300.0) -> None:
+    def __init__(
+        self,
+        session: requests.Session,
+        ttl: float = 300.0,
+        *,
+        min_refetch: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._session = session
         self._ttl = ttl
+        self._clock = clock
         self._lock = threading.Lock()
-        self._entries: dict[str, tuple[float, KeySet]] = {}
+        self._uris: dict[str, tuple[float, str]] = {}
+        self._sets = KeySetCache(session, ttl=ttl, min_refetch=min_refetch, clock=clock)
 
     def keys(self, issuer: str, *, refresh: bool = False) -> KeySet:
-        now = time.monotonic()
-        with self._lock:
-            cached = self._entries.get(issuer)
-        if cached is not None and cached[0] > now and not refresh:
-            return cached[1]
-        key_set = self._fetch(issuer)
-        with self._lock:
-            self._entries[issuer] = (now + self._ttl, key_set)
-        return key_set
-
-    def _get_json(self, url: str) -> dict[str, Any]:
+        """The issuer's keys; ``refresh`` asks for a (rate-limited) refetch."""
+        url = self._jwks_uri(issuer)
         try:
-            response = self._session.get(url, allow_redirects=False)
+            return self._sets.refetch(url) if refresh else self._sets.get(url)
+        except KeySetError as exc:
+            raise IdTokenError(
+                "The EHR's identity keys could not be read; sign-in refused."
+            ) from exc
+
+    def _jwks_uri(self, issuer: str) -> str:
+        now = self._clock()
+        with self._lock:
+            cached = self._uris.get(issuer)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        uri = self._discover(issuer)
+        with self._lock:
+            if len(self._uris) >= _MAX_ISSUERS:
+                self._uris.clear()
+            self._uris[issuer] = (now + self._ttl, uri)
+        return uri
+
+    def _discover(self, issuer: str) -> str:
+        url = issuer.rstrip("/") + "/.well-known/openid-configuration"
+        try:
+            status, body = get_bounded(self._session, url)
+        except ResponseTooLarge as exc:
+            raise IdTokenError("The EHR's identity configuration is too large.") from exc
         except requests.RequestException as exc:
             raise UpstreamUnavailable from exc
-        if response.status_code != 200:
+        if status != 200:
             raise IdTokenError("The EHR's identity keys could not be fetched; sign-in refused.")
         try:
-            data = response.json()
+            config = json.loads(body)
         except ValueError as exc:
             raise IdTokenError("The EHR's identity configuration is not JSON.") from exc
-        if not isinstance(data, dict):
+        if not isinstance(config, dict):
             raise IdTokenError("The EHR's identity configuration is malformed.")
-        return data
-
-    def _fetch(self, issuer: str) -> KeySet:
-        config = self._get_json(issuer.rstrip("/") + "/.well-known/openid-configuration")
         if config.get("issuer") not in {issuer, issuer.rstrip("/")}:
             raise IdTokenError("The EHR's identity configuration names another issuer.")
         jwks_uri = config.get("jwks_uri")
         if not isinstance(jwks_uri, str) or not jwks_uri:
             raise IdTokenError("The EHR's identity configuration has no jwks_uri.")
-        document = self._get_json(urljoin(issuer.rstrip("/") + "/", jwks_uri))
-        try:
-            return KeySet.import_key_set(document)  # type: ignore[arg-type]
-        except (JoseError, ValueError, KeyError, TypeError) as exc:
-            raise IdTokenError("The EHR published unusable identity keys.") from exc
+        return urljoin(issuer.rstrip("/") + "/", jwks_uri)
 
 
 def _decode(id_token: str, key_set: KeySet) -> jwt.Token:
     return jwt.decode(id_token, key_set, algorithms=list(ID_TOKEN_ALGS))
+
+
+_CLAIM_MESSAGES = {
+    "iss": "The identity token was issued by another server; sign-in refused.",
+    "aud": "The identity token was issued for another app; sign-in refused.",
+    "exp": "The identity token has expired; sign-in refused.",
+    "sub": "The identity token names no user; sign-in refused.",
+}
 
 
 def validate_id_token(
@@ -119,7 +156,8 @@ def validate_id_token(
     now: float | None = None,
     leeway: int = 60,
 ) -> IdentityClaims:
-    """Verify signature, ``iss``, ``aud`` and ``exp``; resolve ``fhirUser`` to an absolute URL.
+    """Verify signature, ``iss``, ``aud``, ``exp``, ``iat``/``nbf`` and ``sub``; resolve
+    ``fhirUser`` to an absolute URL.
 
     :raises IdTokenError: on any failure; no session may be created.
     """
@@ -133,21 +171,17 @@ def validate_id_token(
                 "The EHR's identity token signature is not valid; sign-in refused."
             ) from exc
     claims = token.claims
-    current = time.time() if now is None else now
-    if claims.get("iss") != issuer:
-        raise IdTokenError("The identity token was issued by another server; sign-in refused.")
-    audience = claims.get("aud")
-    audiences = audience if isinstance(audience, list) else [audience]
-    if client_id not in audiences:
-        raise IdTokenError("The identity token was issued for another app; sign-in refused.")
-    exp = claims.get("exp")
-    if not isinstance(exp, int | float) or exp + leeway < current:
-        raise IdTokenError("The identity token has expired; sign-in refused.")
-    subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject:
-        raise IdTokenError("The identity token names no user; sign-in refused.")
+    try:
+        check_claims(
+            claims, issuer=issuer, audience=client_id, required=("sub",), leeway=leeway, now=now
+        )
+    except ClaimsRejected as exc:
+        message = _CLAIM_MESSAGES.get(
+            exc.claim, "The identity token's times are not valid; sign-in refused."
+        )
+        raise IdTokenError(message) from exc
     return IdentityClaims(
-        subject=subject,
+        subject=str(claims["sub"]),
         fhir_user=_fhir_user(claims.get("fhirUser"), fhir_base),
         claims=dict(claims),
     )

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
 from datetime import datetime
 
 from ..codeword.models import CodewordProtocolRow
@@ -27,5 +26,4 @@ def protocol_history(db: Database, tenant: str) -> ProtocolHistory:
         row = session.get(CodewordProtocolRow, tenant)
         if row is None:
             return ProtocolHistory(0, None, None)
-        at = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=UTC)
-        return ProtocolHistory(row.version, row.updated_by, at)
+        return ProtocolHistory(row.version, row.updated_by, row.updated_at)

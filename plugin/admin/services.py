@@ -129,7 +129,7 @@ class AuditPage:
 
 
 def _row(entry: AuditEntry) -> EntryRow:
-    at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=UTC)
+    at = entry.at  # UtcDateTime: always aware UTC
     detail = ", ".join(f"{name}={value}" for name, value in sorted(entry.detail.items()))
     return EntryRow(
         entry.seq,

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
-from flask import current_app
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -25,11 +24,8 @@ from ..codeword.protocol import LIMITS
 from ..codeword.protocol import ProtocolInvalid
 from ..codeword.protocol import ProtocolStore
 from ..launch.guard import launch_required
-from ..launch.sessions import browser_binding
 from ..launch.store import LiveLaunch
 from ..registry import get_service
-from ..security import csrf_token
-from ..security import verify_csrf
 from ..store import Database
 from .protocol import protocol_history
 from .services import ACTIONS
@@ -42,8 +38,6 @@ bp = Blueprint("admin", __name__, template_folder="templates")
 
 AUDIT_PERMISSION = Permission.AUDIT_READ
 """Becomes ``Permission.AUDIT_READ`` once authz has it (admin role only)."""
-_CSRF_PURPOSE = "audit-verify"
-_PROTOCOL_PURPOSE = "admin-protocol"
 _ALERT_LABELS = {
     AlertRecipient.CLINICIAN: "The treating clinician (in Quietline and in the EHR inbox)",
     AlertRecipient.ADMIN: "Practice administrators (in Quietline)",
@@ -62,7 +56,6 @@ def _render(
     report: VerifyReport | None,
 ) -> str:
     result = get_service(AuditAdmin).page(live.context.tenant, filters, page)
-    secret = current_app.config["PLUGIN_SECRET_KEY"]
     return render_template(
         "admin/audit.html",
         live=live,
@@ -72,7 +65,6 @@ def _render(
         report=report,
         actions=ACTIONS,
         outcomes=("success", "failure", "denied"),
-        csrf=csrf_token(secret, browser_binding() or "", _CSRF_PURPOSE),
     )
 
 
@@ -86,12 +78,6 @@ def audit(live: LiveLaunch) -> str:
 @bp.post("/l/<handle>/admin/audit/verify")
 @launch_required(AUDIT_PERMISSION)
 def verify(live: LiveLaunch) -> str:
-    verify_csrf(
-        current_app.config["PLUGIN_SECRET_KEY"],
-        browser_binding(),
-        _CSRF_PURPOSE,
-        request.form.get("csrf"),
-    )
     actor = live.context.fhir_user or f"launch:{live.handle[:8]}"
     report = get_service(AuditAdmin).verify(live.context.tenant, actor)
     return _render(live, AuditFilters(), [], 1, report)
@@ -126,7 +112,6 @@ def _protocol_page(
     status: int = 200,
 ) -> Any:
     tenant = live.context.tenant
-    secret = current_app.config["PLUGIN_SECRET_KEY"]
     saved = request.args.get("saved") if request.method == "GET" else None
     body = render_template(
         "admin/protocol.html",
@@ -140,7 +125,6 @@ def _protocol_page(
         errors=errors or {},
         error=error,
         saved=saved,
-        csrf=csrf_token(secret, browser_binding() or "", _PROTOCOL_PURPOSE),
     )
     return body, status
 
@@ -154,12 +138,6 @@ def protocol(live: LiveLaunch) -> Any:
 @bp.post("/l/<handle>/admin/protocol")
 @launch_required(Permission.ADMIN_MANAGE)
 def save_protocol(live: LiveLaunch) -> Any:
-    verify_csrf(
-        current_app.config["PLUGIN_SECRET_KEY"],
-        browser_binding(),
-        _PROTOCOL_PURPOSE,
-        request.form.get("csrf"),
-    )
     store = get_service(ProtocolStore)
     tenant = live.context.tenant
     parsed, errors = protocol_from(request.form)

@@ -71,10 +71,6 @@ _ACTIONS: dict[str, str] = {
 _OUTCOMES = {"success": "0", "denied": "4", "failure": "8"}
 
 
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def to_audit_event(entry: AuditEntry) -> FhirAuditEvent:
     """One entry as a validated AuditEvent; ``id`` is ``<seq>`` within the tenant's chain."""
     code, display = _TYPES.get(entry.action.split(":", 1)[0], _TYPES["admin"])
@@ -92,7 +88,7 @@ def to_audit_event(entry: AuditEntry) -> FhirAuditEvent:
         "type": {"system": DCM, "code": code, "display": display},
         "subtype": [{"system": ACTION_SYSTEM, "code": entry.action}],
         "action": _ACTIONS.get(entry.action, "E"),
-        "recorded": _aware(entry.at).isoformat(),
+        "recorded": entry.at.isoformat(),
         "outcome": _OUTCOMES.get(entry.outcome, "8"),
         "outcomeDesc": entry.outcome,
         "agent": [{"who": who, "requestor": True}],
@@ -108,9 +104,9 @@ def _entries(
 ) -> Iterable[AuditEntry]:
     query = select(AuditEntry).where(AuditEntry.tenant_id == tenant)
     if since is not None:
-        query = query.where(AuditEntry.at >= _aware(since))
+        query = query.where(AuditEntry.at >= since)
     if until is not None:
-        query = query.where(AuditEntry.at < _aware(until))
+        query = query.where(AuditEntry.at < until)
     with db.session() as session:
         yield from session.scalars(query.order_by(AuditEntry.seq)).yield_per(1000)
 

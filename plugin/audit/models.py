@@ -13,7 +13,6 @@ from datetime import datetime
 
 from sqlalchemy import JSON
 from sqlalchemy import BigInteger
-from sqlalchemy import DateTime
 from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
 from ..store.base import Base
+from ..store.base import UtcDateTime
 
 __all__ = ["AuditEntry", "AuditHead"]
 
@@ -41,7 +41,7 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int] = mapped_column(BigInteger)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(500))
     action: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16))

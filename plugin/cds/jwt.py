@@ -21,7 +21,6 @@ in :mod:`plugin.cds.replay`.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -34,6 +33,12 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 from joserfc.jwk import KeySet
 from joserfc.jwk import RSAKey
+
+from smart_launch.claims import ClaimsRejected
+from smart_launch.claims import check_claims
+from smart_launch.errors import SmartLaunchError
+from smart_launch.jwks import KeySetCache
+from smart_launch.jwks import KeySetError
 
 from ..tenants.services import TenantView
 from .errors import InvalidToken
@@ -85,12 +90,9 @@ def allow_listed(tenants: Iterable[TenantView], iss: str, jku: str) -> list[str]
 
 
 class JkuKeys:
-    """Public keys fetched from allow-listed ``jku`` URLs, cached by URL and ``kid``.
-
-    An unknown ``kid`` refetches the set once (key rotation), but at most once per
-    ``min_refresh`` seconds per URL, so a stream of bad ``kid`` values cannot turn Quietline
-    into a load generator against the EHR.  Fetches are serialised: 32 callers arriving at once
-    cause one request.
+    """Public keys fetched from allow-listed ``jku`` URLs, through the shared
+    :class:`~smart_launch.jwks.KeySetCache` (TTL, at most one refetch per ``min_refresh``
+    seconds per URL for an unknown ``kid``, a bounded number of URLs, size-checked bodies).
 
     :param session: from :func:`smart_launch.http.make_session` (proxies ignored).
     :param timeout: ``(connect, read)`` seconds for one fetch.
@@ -102,63 +104,47 @@ class JkuKeys:
         *,
         ttl: float = 300.0,
         min_refresh: float = 10.0,
+        max_urls: int = 64,
         timeout: tuple[float, float] = (2.0, 3.0),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._session = session
-        self._ttl = ttl
-        self._min_refresh = min_refresh
-        self._timeout = timeout
-        self._clock = clock
-        self._entries: dict[str, tuple[float, dict[str, _Key]]] = {}
-        self._fetch_lock = threading.Lock()
+        self._sets = KeySetCache(
+            session,
+            ttl=ttl,
+            min_refetch=min_refresh,
+            max_urls=max_urls,
+            timeout=timeout,
+            limit=MAX_JWKS_BYTES,
+            clock=clock,
+        )
+
+    def cached_urls(self) -> int:
+        """How many key-set URLs are cached."""
+        return len(self._sets)
 
     def key(self, jku: str, kid: str) -> _Key:
         """The key ``kid`` of the set at ``jku``.
 
         :raises InvalidToken: when the set cannot be fetched or has no such key.
         """
-        entry = self._entries.get(jku)
-        now = self._clock()
-        if entry is not None and now - entry[0] < self._ttl and kid in entry[1]:
-            return entry[1][kid]
-        with self._fetch_lock:
-            entry = self._entries.get(jku)
-            now = self._clock()
-            fresh = entry is not None and now - entry[0] < self._ttl
-            if entry is not None and fresh and kid in entry[1]:
-                return entry[1][kid]
-            if entry is None or not fresh or now - entry[0] >= self._min_refresh:
-                entry = (now, self._fetch(jku))
-                self._entries[jku] = entry
-        found = entry[1].get(kid)
+        try:
+            found = _find(self._sets.get(jku), kid) or _find(self._sets.refetch(jku), kid)
+        except KeySetError as exc:
+            if "too large" in exc.description or "usable" in exc.description:
+                raise InvalidToken(f"{exc.description[:-1]} (its jku).") from exc
+            raise InvalidToken("The EHR's key set could not be fetched from its jku.") from exc
+        except SmartLaunchError as exc:
+            raise InvalidToken("The EHR's key set could not be fetched from its jku.") from exc
         if found is None:
             raise InvalidToken("The token's kid is not in the EHR's key set at its jku.")
         return found
 
-    def _fetch(self, jku: str) -> dict[str, _Key]:
-        try:
-            response = self._session.get(
-                jku,
-                timeout=self._timeout,
-                allow_redirects=False,
-                headers={"Accept": "application/json"},
-            )
-        except requests.RequestException as exc:
-            raise InvalidToken("The EHR's key set could not be fetched from its jku.") from exc
-        if response.status_code != 200 or len(response.content) > MAX_JWKS_BYTES:
-            raise InvalidToken("The EHR's key set could not be fetched from its jku.")
-        try:
-            document = response.json()
-            key_set = KeySet.import_key_set(document)
-        except (ValueError, JoseError, KeyError, TypeError, AttributeError) as exc:
-            raise InvalidToken("The EHR's key set at its jku is not a usable JWK Set.") from exc
-        keys: dict[str, _Key] = {}
-        for key in key_set.keys:
-            kid = key.kid
-            if isinstance(key, _Key) and kid and key.get("use", "sig") == "sig":
-                keys[kid] = key
-        return keys
+
+def _find(key_set: KeySet, kid: str) -> _Key | None:
+    for key in key_set.keys:
+        if isinstance(key, _Key) and key.kid == kid:
+            return key
+    return None
 
 
 class EhrJwtVerifier:
@@ -223,26 +209,43 @@ class EhrJwtVerifier:
         return matches[0]
 
     def _claims(self, claims: dict[str, Any], tenant: str, audience: str) -> CdsCaller:
-        aud = claims.get("aud")
-        audiences = aud if isinstance(aud, list) else [aud]
-        if audience not in audiences:
-            raise InvalidToken("The token's aud is not the URL of this endpoint.")
         now = self._clock()
-        exp, iat = _number(claims.get("exp")), _number(claims.get("iat"))
-        if exp is None or iat is None:
-            raise InvalidToken("The token needs numeric exp and iat claims.")
-        if exp + self.leeway < now:
-            raise InvalidToken("The token has expired.")
+        try:
+            check_claims(
+                claims,
+                issuer=claims["iss"],
+                audience=audience,
+                required=("iat", "jti"),
+                leeway=self.leeway,
+                now=now,
+            )
+        except ClaimsRejected as exc:
+            raise InvalidToken(_claim_message(exc)) from exc
+        exp = float(claims["exp"])
         if exp - now > self._max_lifetime + self.leeway:
             raise InvalidToken(
                 f"The token's exp is more than {self._max_lifetime // 60} minutes away."
             )
-        if iat - self.leeway > now:
-            raise InvalidToken("The token's iat is in the future.")
-        jti = claims.get("jti")
-        if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI:
+        jti = claims["jti"]
+        if len(jti) > MAX_JTI:
             raise InvalidToken(f"The token needs a jti claim of 1 to {MAX_JTI} characters.")
         return CdsCaller(tenant=tenant, iss=claims["iss"], jti=jti, expires_at=exp)
+
+
+def _claim_message(rejected: ClaimsRejected) -> str:  # noqa: PLR0911 (one message per claim)
+    if rejected.claim == "aud":
+        return "The token's aud is not the URL of this endpoint."
+    if rejected.claim == "jti":
+        return f"The token needs a jti claim of 1 to {MAX_JTI} characters."
+    if rejected.problem == "expired":
+        return "The token has expired."
+    if rejected.claim == "iat" and rejected.problem == "future":
+        return "The token's iat is in the future."
+    if rejected.claim == "nbf":
+        return "The token is not valid yet (nbf)."
+    if rejected.claim in {"exp", "iat"}:
+        return "The token needs numeric exp and iat claims."
+    return f"The token's {rejected.claim} claim is not valid."
 
 
 def _bearer(authorization: str | None) -> bytes:
@@ -263,7 +266,7 @@ def _header(header: dict[str, Any]) -> tuple[str, str, str]:
             "(unsigned and HMAC-signed tokens are refused)."
         )
     typ = header.get("typ")
-    if typ is not None and (not isinstance(typ, str) or typ.upper() != "JWT"):
+    if not isinstance(typ, str) or typ.upper() != "JWT":
         raise InvalidToken("The token's typ must be JWT.")
     kid, jku = header.get("kid"), header.get("jku")
     if not isinstance(kid, str) or not kid:
@@ -271,9 +274,3 @@ def _header(header: dict[str, Any]) -> tuple[str, str, str]:
     if not isinstance(jku, str) or not jku:
         raise InvalidToken("The token's header needs a jku (the URL of the EHR's key set).")
     return str(alg), kid, jku
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None

@@ -9,8 +9,8 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
-from ..outbox.models import UtcDateTime
 from ..store.base import Base
+from ..store.base import UtcDateTime
 
 __all__ = ["SeenJwt"]
 

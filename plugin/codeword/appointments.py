@@ -18,6 +18,11 @@ Nothing is written without a grant.  When the EHR cannot be reached or keeps cha
 grant is released so the staff member can try again while it lasts; when the appointment is not
 this client's or can no longer change, the grant stays spent.  An appointment or a grant of
 another client is audited and alerted (:mod:`plugin.codeword.mismatch`).
+
+The change is recorded as an intent before the write (:mod:`plugin.codeword.intents`).  When
+the EHR took the change but recording it failed, :class:`~.errors.ChangeRecordPending` says
+so, and the record is completed at the client's next change or verification, or by the next
+bypass-detection pass.
 """
 
 from __future__ import annotations
@@ -35,7 +40,6 @@ from datetime import timedelta
 from fhir.resources.R4B.appointment import Appointment
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.resource import Resource
-from sqlalchemy.exc import IntegrityError
 
 from smart_launch.errors import FhirConflict
 from smart_launch.errors import FhirGone
@@ -45,15 +49,17 @@ from smart_launch.errors import FhirValidationError
 from smart_launch.errors import SmartLaunchError
 from smart_launch.fhir import FhirClient
 
-from ..audit.interfaces import AuditAction
-from ..audit.interfaces import AuditEvent
 from ..audit.services import SqlAuditLog
 from ..outbox.services import Outbox
 from ..store import Database
 from .errors import ChangeConflict
+from .errors import ChangeNotMade
+from .errors import ChangeRecordPending
 from .errors import EhrUnavailable
 from .errors import NotChangeable
 from .errors import NotThisClient
+from .grants import GrantRefused
+from .intents import ChangeIntents
 from .interfaces import Action
 from .interfaces import Grant
 from .mismatch import Mismatch
@@ -122,7 +128,7 @@ class _Asked:
 class AppointmentChanger:
     """Reschedules and cancels appointments under a grant.
 
-    :param db: the database (the Provenance and the audit entry commit together).
+    :param db: the database (the intent, the audit entries and the Provenance).
     :param codewords: claims, completes and releases grants.
     :param outbox: queues the Provenance for the EHR.
     :param audit: records ``APPOINTMENT_CHANGE``.
@@ -140,9 +146,9 @@ class AppointmentChanger:
     ) -> None:
         self._db = db
         self._codewords = codewords
-        self._outbox = outbox
-        self._audit = audit
         self._clock = clock
+        self._intents = ChangeIntents(db, codewords, outbox, audit, self._now)
+        codewords.intents = self._intents  # bypass detection completes interrupted changes
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
@@ -166,6 +172,7 @@ class AppointmentChanger:
         :raises EhrUnavailable: when the EHR cannot be reached.
         """
         asked = _Asked(tenant, patient_id, staff, action, appointment_id)
+        self._recover(fhir, tenant, patient_id)
         try:
             resource = fhir.read("Appointment", appointment_id).resource
         except FhirUnauthorized as exc:
@@ -261,13 +268,13 @@ class AppointmentChanger:
         apply: Callable[[Appointment], None],
     ) -> ChangeResult:
         asked = _Asked(tenant, patient_id, staff, action, appointment_id)
+        self._recover(fhir, tenant, patient_id)
         try:
-            grant = self._codewords.claim(tenant=tenant, patient_id=patient_id, token=token,
-                                          staff=staff, action=action,
-                                          appointment_id=appointment_id)  # fmt: skip
+            intent = self._intents.begin(tenant, patient_id, token, staff, action, appointment_id)
         except GrantOtherClient:
             self._codewords.record_mismatch(asked.mismatch("write", result="other-client"))
             raise
+        grant = intent.grant
         owners: list[str] = []
         read: list[bool] = []
 
@@ -283,6 +290,7 @@ class AppointmentChanger:
             if resource.status not in CHANGEABLE:
                 raise NotChangeable
             apply(resource)
+            self._intents.aim(intent, resource)
             return resource
 
         try:
@@ -290,10 +298,27 @@ class AppointmentChanger:
                 fhir, tenant, appointment_id, grant, checked=checked, first_read=lambda: not read
             )
         except NotThisClient:
+            self._intents.not_written(intent)
             self._codewords.record_mismatch(asked.mismatch("write", owners))
             raise
-        self._record(tenant, patient_id, appointment_id, staff, action, grant, version)
+        except (ChangeNotMade, GrantRefused):
+            self._intents.not_written(intent)
+            raise
+        try:
+            self._intents.written(intent, version)
+        except Exception as exc:
+            # The EHR holds the change: the user is told so, and recovery completes the record.
+            log.warning("change record for intent %s deferred: %s", intent.id, type(exc).__name__)
+            self._intents.stalled(intent)
+            raise ChangeRecordPending from exc
         return ChangeResult(action, written, version, grant.id)
+
+    def _recover(self, fhir: FhirClient, tenant: str, patient_id: str) -> None:
+        """Complete the client's interrupted changes first; a failure never blocks this one."""
+        try:
+            self._intents.recover_client(fhir, tenant, patient_id)
+        except Exception as exc:  # noqa: BLE001  (bypass detection retries; logged by type)
+            log.warning("change recovery skipped: %s", type(exc).__name__)
 
     def _write(
         self,
@@ -333,54 +358,3 @@ class AppointmentChanger:
             self._codewords.release(tenant=tenant, grant_id=grant.id)
         except Exception:  # the grant then simply expires; the error is logged
             log.exception("grant %s could not be released", grant.id)
-
-    def _record(  # noqa: PLR0917  (what one change leaves behind)
-        self,
-        tenant: str,
-        patient_id: str,
-        appointment_id: str,
-        staff: str,
-        action: Action,
-        grant: Grant,
-        version: str | None,
-    ) -> None:
-        """Spend the grant, queue the Provenance and audit; the EHR already holds the change,
-        so a failure here is logged rather than shown as "nothing changed"."""
-        self._codewords.complete(tenant=tenant, grant_id=grant.id, result_version=version)
-        target = f"Appointment/{appointment_id}"
-        if version:
-            target += f"/_history/{version}"
-        subject = self._codewords.pseudonym(tenant, patient_id)
-        key = self._codewords.appointment_key(tenant, appointment_id)
-        resource = provenance_for(
-            target, staff=staff, grant_id=grant.id, recorded=self._now(), action=action
-        )
-        with self._db.session() as session:
-            self._audit.record(
-                AuditEvent(
-                    tenant,
-                    staff,
-                    AuditAction.APPOINTMENT_CHANGE,
-                    subject=subject,
-                    detail={
-                        "action": action.value,
-                        "grant": grant.id,
-                        "appointment": key[:16],
-                        "version": version or "",
-                    },
-                ),
-                session=session,
-            )
-            try:
-                with session.begin_nested():
-                    self._outbox.enqueue(
-                        session,
-                        tenant=tenant,
-                        resource=resource,
-                        identifier_value=target,
-                        created_by=staff,
-                        patient_pseudonym=subject,
-                        search_param="target",
-                    )
-            except IntegrityError:  # an EHR without versions: that target was recorded already
-                log.warning("Provenance for grant %s not queued: target already queued", grant.id)

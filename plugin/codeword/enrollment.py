@@ -38,9 +38,7 @@ from .forms import local_time
 from .interfaces import PatientFacts
 from .pages import actor as staff_of
 from .pages import bp
-from .pages import check_csrf
 from .pages import done_message
-from .pages import form_token
 from .pages import patient as patient_of
 from .pages import zone as zone_of
 from .reconcile import Reconciler
@@ -77,7 +75,6 @@ def _enroll_page(
         problems=problems,
         error=error,
         done=done_message(),
-        csrf=form_token(),
     )
     return body, status
 
@@ -113,7 +110,6 @@ def enroll_page(live: LiveLaunch) -> Any:
 @bp.post("/l/<handle>/codeword/enroll")
 @launch_required(Permission.CODEWORD_ENROLL)
 def enroll(live: LiveLaunch) -> Any:
-    check_csrf()
     patient = patient_of(live)
     form = enrollment_from(request.form)
     codewords = get_service(CodewordService)
@@ -175,7 +171,6 @@ def enroll(live: LiveLaunch) -> Any:
 @bp.post("/l/<handle>/codeword/unlock")
 @launch_required(Permission.CODEWORD_ENROLL)
 def unlock(live: LiveLaunch) -> Any:
-    check_csrf()
     patient = patient_of(live)
     if request.form.get("present") != "yes":
         error = "Confirm that the client is here with you before clearing the pause."
@@ -201,7 +196,6 @@ def approve(live: LiveLaunch) -> Any:
     codewords = get_service(CodewordService)
     error, status = None, 200
     if request.method == "POST":
-        check_csrf()
         try:
             codewords.approve_reset(
                 tenant=live.context.tenant, patient_id=patient, approver=staff_of(live)
@@ -218,6 +212,5 @@ def approve(live: LiveLaunch) -> Any:
         can_approve=state.pending_reset and state.pending_by != staff_of(live),
         error=error,
         done=done_message(),
-        csrf=form_token(),
     )
     return body, status

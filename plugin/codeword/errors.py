@@ -17,6 +17,7 @@ __all__ = [
     "BadForm",
     "ChangeConflict",
     "ChangeNotMade",
+    "ChangeRecordPending",
     "ChangeRefused",
     "ChangesPaused",
     "ClientNotPresent",
@@ -80,6 +81,19 @@ class ChangeConflict(ChangeNotMade):
         "The appointment kept changing in the EHR, so nothing was changed. "
         "Check it in the EHR, then try again."
     )
+
+
+class ChangeRecordPending(PluginError):
+    """The EHR took the change, but Quietline could not finish its own record of it yet; the
+    record (audit entry and Provenance) is completed automatically.  Not a failure to show as
+    "nothing was changed": the appointment was changed."""
+
+    error = "change_record_pending"
+    description = (
+        "The appointment was changed in the EHR. The record of the change will be completed "
+        "automatically; you do not need to do it again."
+    )
+    status_code = 202
 
 
 class BadForm(PluginError):

@@ -131,11 +131,14 @@ class GrantBook:
         staff: str,
         action: Action,
         appointment_id: str | None,
+        session: Session | None = None,
     ) -> Grant:
         """Take the grant behind ``token`` for one write (``issued`` -> ``claimed``).
 
         :param pseudonym: the pseudonym of the client in the launch making the write; the
             grant must have been given for this client's word.
+        :param session: the caller's transaction (the claim then commits with it); without
+            one the claim commits on its own.
         :raises GrantOtherClient: for a grant given for another client's word.
         :raises GrantInvalid: for an unknown token, or a grant of another tenant, staff
             member, action or appointment.
@@ -143,29 +146,33 @@ class GrantBook:
         :raises GrantExpired: when the grant has expired.
         """
         action = Action(action)
+        if session is None:
+            with self._db.session() as own:
+                return self.claim(tenant=tenant, pseudonym=pseudonym, token=token, staff=staff,
+                                  action=action, appointment_id=appointment_id,
+                                  session=own)  # fmt: skip
         hashed = token_hash(token)
         key = self._key(tenant, appointment_id) if appointment_id else None
         now = self._now()
         g = CodewordGrant
-        with self._db.session() as session:
-            changed = session.execute(
-                update(g)
-                .where(
-                    g.token_hash == hashed,
-                    g.tenant_id == tenant,
-                    g.patient_pseudonym == pseudonym,
-                    g.issued_to == staff,
-                    g.action == action.value,
-                    g.appointment_key.is_(None) if key is None else g.appointment_key == key,
-                    g.state == "issued",
-                    g.expires_at > now,
-                )
-                .values(state="claimed")
-                .execution_options(synchronize_session=False)
+        changed = session.execute(
+            update(g)
+            .where(
+                g.token_hash == hashed,
+                g.tenant_id == tenant,
+                g.patient_pseudonym == pseudonym,
+                g.issued_to == staff,
+                g.action == action.value,
+                g.appointment_key.is_(None) if key is None else g.appointment_key == key,
+                g.state == "issued",
+                g.expires_at > now,
             )
-            row = session.scalars(select(g).where(g.token_hash == hashed)).one_or_none()
-            if getattr(changed, "rowcount", 0) == 1 and row is not None:
-                return Grant(row.id, token, action, appointment_id, row.expires_at)
+            .values(state="claimed")
+            .execution_options(synchronize_session=False)
+        )
+        row = session.scalars(select(g).where(g.token_hash == hashed)).one_or_none()
+        if getattr(changed, "rowcount", 0) == 1 and row is not None:
+            return Grant(row.id, token, action, appointment_id, row.expires_at)
         if row is None or row.tenant_id != tenant:
             raise GrantInvalid
         if row.patient_pseudonym != pseudonym:
@@ -176,24 +183,53 @@ class GrantBook:
             raise GrantUsed
         raise GrantExpired
 
-    def complete(self, *, tenant: str, grant_id: str, result_version: str | None) -> None:
+    def complete(
+        self,
+        *,
+        tenant: str,
+        grant_id: str,
+        result_version: str | None,
+        session: Session | None = None,
+    ) -> None:
         """Mark a claimed grant used, with the appointment version its write produced.
 
+        :param session: the caller's transaction; without one the change commits on its own.
         :raises GrantInvalid: when the tenant holds no claimed grant with that id.
         """
-        with self._db.session() as session:
-            changed = session.execute(
-                update(CodewordGrant)
-                .where(
-                    CodewordGrant.id == grant_id,
-                    CodewordGrant.tenant_id == tenant,
-                    CodewordGrant.state == "claimed",
+        if session is None:
+            with self._db.session() as own:
+                self.complete(
+                    tenant=tenant, grant_id=grant_id, result_version=result_version, session=own
                 )
-                .values(state="used", used_at=self._now(), result_version=result_version)
-                .execution_options(synchronize_session=False)
+            return
+        changed = session.execute(
+            update(CodewordGrant)
+            .where(
+                CodewordGrant.id == grant_id,
+                CodewordGrant.tenant_id == tenant,
+                CodewordGrant.state == "claimed",
             )
-            if getattr(changed, "rowcount", 0) != 1:
-                raise GrantInvalid
+            .values(state="used", used_at=self._now(), result_version=result_version)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(changed, "rowcount", 0) != 1:
+            raise GrantInvalid
+
+    def spend(
+        self, session: Session, *, tenant: str, grant_id: str, result_version: str | None
+    ) -> None:
+        """Mark a grant used after its write was confirmed later (whether it is still claimed
+        or was given back meanwhile); a grant already used keeps its first version."""
+        session.execute(
+            update(CodewordGrant)
+            .where(
+                CodewordGrant.id == grant_id,
+                CodewordGrant.tenant_id == tenant,
+                CodewordGrant.state.in_(("claimed", "issued")),
+            )
+            .values(state="used", used_at=self._now(), result_version=result_version)
+            .execution_options(synchronize_session=False)
+        )
 
     def release(self, *, tenant: str, grant_id: str) -> None:
         """Give a claimed grant back (its write failed); anything else is left as it is."""

@@ -22,12 +22,13 @@ from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
-from ..outbox.models import UtcDateTime
 from ..store.base import Base
+from ..store.base import UtcDateTime
 from ..tenants.models import Tenant
 
 __all__ = [
     "AppointmentWatch",
+    "ChangeIntent",
     "CodewordAttempt",
     "CodewordGrant",
     "CodewordProtocolRow",
@@ -152,3 +153,38 @@ class ReconcileCursor(Base):
     )
     since: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ChangeIntent(Base):
+    """An appointment change under way or done, recorded before the EHR is written.
+
+    Written with the grant's claim and the audit entry of the attempt, so a change the EHR took
+    can never end without its record: ``state`` is ``writing`` until the EHR has answered and
+    the change is recorded (``written``, with the version it produced) or known not to have
+    happened (``not-written``).  Before each ``PUT``, ``base_version`` is the version read,
+    ``target_version`` the one the write is expected to produce and ``expected`` the
+    fingerprint of the changed appointment, so a later read of the appointment shows whether
+    the write happened.  ``stalled_at`` is set when recording a finished write failed.
+    """
+
+    __tablename__ = "codeword_change_intents"
+    __table_args__ = (
+        Index("ix_codeword_change_intents_open", "tenant_id", "state", "patient_pseudonym"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), ForeignKey(Tenant.id, ondelete="CASCADE"))
+    grant_id: Mapped[str] = mapped_column(String(36), index=True)
+    """A released grant can be claimed again, so one grant may have several intents."""
+    patient_pseudonym: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    appointment_key: Mapped[str] = mapped_column(String(64), index=True)
+    staff: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(16), default="writing")
+    base_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    target_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    expected: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    result_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    stalled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

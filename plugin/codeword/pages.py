@@ -1,28 +1,23 @@
 # SPDX-License-Identifier: Apache-2.0
-"""What the code-word pages share: the blueprint, form tokens, the client in context, the
-staff member's reference, the practice's time zone and the "done" messages."""
+"""What the code-word pages share: the blueprint, the client in context, the staff member's
+reference, the practice's time zone and the "done" messages."""
 
 from __future__ import annotations
 
 from datetime import tzinfo
 
 from flask import Blueprint
-from flask import current_app
 from flask import request
 
-from ..launch.sessions import browser_binding
 from ..launch.store import LiveLaunch
 from ..registry import get_service
-from ..security import csrf_token
-from ..security import verify_csrf
 from ..tenants.services import SqlTenantRepository
 from .errors import NoClientInContext
 from .forms import practice_zone
 
-__all__ = ["DONE", "actor", "bp", "check_csrf", "done_message", "form_token", "patient", "zone"]
+__all__ = ["DONE", "actor", "bp", "done_message", "patient", "zone"]
 
 bp = Blueprint("codeword", __name__, template_folder="templates")
-_PURPOSE = "codeword"
 DONE = {
     "reschedule": "The appointment was moved. The list below shows the new time from the EHR.",
     "cancel": "The appointment was cancelled in the EHR.",
@@ -35,22 +30,6 @@ DONE = {
     "unlocked": "The pause was cleared. Appointment changes can be verified again.",
 }
 """``?done=`` key (after a redirect) -> the confirmation shown."""
-
-
-def form_token() -> str:
-    return csrf_token(current_app.config["PLUGIN_SECRET_KEY"], browser_binding() or "", _PURPOSE)
-
-
-def check_csrf() -> None:
-    """:raises CsrfError: when the form's token is missing or wrong (a token is ASCII hex, so
-    anything else is treated as missing rather than compared)."""
-    token = request.form.get("csrf")
-    verify_csrf(
-        current_app.config["PLUGIN_SECRET_KEY"],
-        browser_binding(),
-        _PURPOSE,
-        token if token is not None and token.isascii() else None,
-    )
 
 
 def done_message() -> str | None:

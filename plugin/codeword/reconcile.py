@@ -8,6 +8,10 @@ time, a cancellation, other participants, or a booking when the protocol covers 
 be explained by a grant used since that state was recorded; any other change alerts the treating
 clinician and the practice admins and leaves an audit entry.  Check-in, arrival and completion
 are ordinary workflow and are not changes.
+
+A change made through Quietline whose record was interrupted (:mod:`plugin.codeword.intents`)
+is completed from the pass's read of the appointment before it is judged, so it is explained
+by its grant; a change still being written is judged on a later pass.
 """
 
 from __future__ import annotations
@@ -166,12 +170,18 @@ class Reconciler:
             max_pages=PAGES,
         )
         checked = bypasses = 0
+        held = False
         for appointment in appointments:
             for patient_id in _patients(appointment):
                 if not self._codewords.is_protected(tenant, patient_id):
                     continue
                 checked += 1
+                if self._being_written(tenant, appointment):
+                    held = True
+                    continue
                 bypasses += self._check(tenant, patient_id, appointment)
+        if held:  # the cursor stays, so the next pass judges that change once it is recorded
+            return ReconcileReport(tenant, checked, bypasses)
         with self._db.session() as session:
             cursor = session.get(ReconcileCursor, tenant)
             if cursor is None:
@@ -180,6 +190,15 @@ class Reconciler:
                 cursor.since = started
                 cursor.updated_at = started
         return ReconcileReport(tenant, checked, bypasses)
+
+    def _being_written(self, tenant: str, appointment: Any) -> bool:
+        """Complete Quietline's own interrupted changes of ``appointment`` (from this read of
+        it), then whether a change of it through Quietline is still being written."""
+        intents = self._codewords.intents
+        if intents is None:
+            return False
+        intents.recover_seen(tenant, appointment)
+        return intents.in_flight(tenant, str(appointment.id))
 
     def _check(self, tenant: str, patient_id: str, appointment: Any) -> int:
         """1 when ``appointment`` changed without a grant (and the alert is raised), else 0."""

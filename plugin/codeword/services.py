@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -59,6 +60,9 @@ from .words import NoPendingReset
 from .words import NotEnrolled
 from .words import SameApprover
 from .words import WordStore
+
+if TYPE_CHECKING:
+    from .intents import ChangeIntents
 
 __all__ = [
     "AlreadyEnrolled",
@@ -125,6 +129,8 @@ class CodewordService:
         self._mismatches = MismatchRecorder(
             db, audit, alerter, protocols, self.pseudonym, self.appointment_key
         )
+        self.intents: ChangeIntents | None = None
+        """The appointment writer's intents (set by it), which bypass detection completes."""
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
@@ -345,10 +351,12 @@ class CodewordService:
         staff: str,
         action: Action,
         appointment_id: str | None,
+        session: Session | None = None,
     ) -> Grant:
         """Take a grant for one write; see :meth:`GrantBook.claim`.
 
         :param patient_id: the client in the launch making the write (bare FHIR id).
+        :param session: the caller's transaction, when the claim must commit with it.
         :raises GrantOtherClient: for a grant given for another client's word.
         :raises GrantInvalid: for another tenant, staff member, action or appointment.
         :raises GrantUsed: when it was used (or is being used).
@@ -361,6 +369,7 @@ class CodewordService:
             staff=staff,
             action=action,
             appointment_id=appointment_id,
+            session=session,
         )
 
     def record_mismatch(self, mismatch: Mismatch) -> None:
@@ -368,9 +377,28 @@ class CodewordService:
         clients; see :mod:`plugin.codeword.mismatch`."""
         self._mismatches.record(mismatch)
 
-    def complete(self, *, tenant: str, grant_id: str, result_version: str | None) -> None:
-        """Mark a claimed grant used after its write (``result_version``: the new versionId)."""
-        self._grants.complete(tenant=tenant, grant_id=grant_id, result_version=result_version)
+    def complete(
+        self,
+        *,
+        tenant: str,
+        grant_id: str,
+        result_version: str | None,
+        session: Session | None = None,
+    ) -> None:
+        """Mark a claimed grant used after its write (``result_version``: the new versionId).
+
+        :param session: the caller's transaction, when the grant must be spent with it.
+        :raises GrantInvalid: when no claimed grant has that id.
+        """
+        self._grants.complete(
+            tenant=tenant, grant_id=grant_id, result_version=result_version, session=session
+        )
+
+    def spend(
+        self, session: Session, *, tenant: str, grant_id: str, result_version: str | None
+    ) -> None:
+        """Mark a grant used once its write is confirmed after the fact (recovery)."""
+        self._grants.spend(session, tenant=tenant, grant_id=grant_id, result_version=result_version)
 
     def release(self, *, tenant: str, grant_id: str) -> None:
         """Give a claimed grant back after its write failed."""

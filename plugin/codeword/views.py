@@ -32,6 +32,7 @@ from .appointments import CANCEL_REASONS
 from .appointments import AppointmentChanger
 from .errors import BadForm
 from .errors import ChangeNotMade
+from .errors import ChangeRecordPending
 from .forms import CANCEL_CHOICES
 from .forms import GrantedChange
 from .forms import clock_time
@@ -45,9 +46,7 @@ from .interfaces import VerifyOutcome
 from .interfaces import VerifyResult
 from .pages import actor as staff_of
 from .pages import bp
-from .pages import check_csrf
 from .pages import done_message
-from .pages import form_token
 from .pages import patient as patient_of
 from .pages import zone as zone_of
 from .schedule import Upcoming
@@ -145,7 +144,6 @@ def _verify_page(
         problems=problems,
         ehr_down=ehr_down,
         done=done_message(),
-        csrf=form_token(),
     )
     return body, status
 
@@ -176,7 +174,6 @@ def _not_this_clients(live: LiveLaunch, action: Action, appointment_id: str) -> 
 @bp.post("/l/<handle>/codeword/verify")
 @launch_required(Permission.CODEWORD_VERIFY)
 def verify(live: LiveLaunch) -> Any:
-    check_csrf()
     patient = patient_of(live)
     chosen = request.form.get("choice")
     asked, problems = verify_request_from(request.form)
@@ -236,7 +233,6 @@ def _change_page(
         reasons=CANCEL_CHOICES,
         form=request.form,
         error=error,
-        csrf=form_token(),
     )
     return body, status
 
@@ -278,7 +274,6 @@ def _make_change(live: LiveLaunch, patient: str, granted: GrantedChange) -> str 
 @bp.post("/l/<handle>/codeword/change")
 @launch_required(Permission.CODEWORD_VERIFY)
 def change(live: LiveLaunch) -> Any:
-    check_csrf()
     patient = patient_of(live)
     granted = granted_from(request.form)
     if granted is None:
@@ -286,7 +281,8 @@ def change(live: LiveLaunch) -> Any:
         return _verify_page(live, message=message, status=BadForm.status_code)
     try:
         error = _make_change(live, patient, granted)
-    except GrantRefused as exc:
+    except (ChangeRecordPending, GrantRefused) as exc:
+        # ChangeRecordPending: the EHR holds the change, so the page says it was changed.
         return _verify_page(live, message=exc.description, status=exc.status_code)
     except ChangeNotMade as exc:
         if exc.retry_until is None:

@@ -12,7 +12,6 @@ from datetime import UTC
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint
-from sqlalchemy import DateTime
 from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
 from ..store.base import Base
+from ..store.base import UtcDateTime
 
 __all__ = ["KEK_STATES", "KekVersion"]
 
@@ -51,5 +51,5 @@ class KekVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     label: Mapped[str] = mapped_column(String(128), unique=True)
     state: Mapped[str] = mapped_column(String(16), default="active")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    destroyed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    destroyed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from flask import current_app
 from flask import redirect
 from flask import render_template
-from flask import request
 from flask import url_for
 from werkzeug.wrappers import Response
 
@@ -20,12 +18,10 @@ from ..codeword.alerts import ADMIN_RECIPIENT
 from ..codeword.services import CodewordService
 from ..launch.guard import launch_required
 from ..launch.services import LaunchService
-from ..launch.sessions import browser_binding
 from ..launch.store import LiveLaunch
+from ..outbox.interfaces import OutboxItemNotFound
 from ..outbox.services import Outbox
 from ..registry import get_service
-from ..security import csrf_token
-from ..security import verify_csrf
 from ..store import Database
 from ..vault.services import VaultService
 from .attention import AttentionItem
@@ -40,7 +36,7 @@ bp = Blueprint("home", __name__, template_folder="templates")
 def _attention(live: LiveLaunch) -> list[AttentionItem]:
     context = live.context
     recipients = [context.fhir_user_reference or ""]
-    if "admin" in live.roles:
+    if has_permission(live.roles, Permission.ADMIN_MANAGE):
         recipients.append(ADMIN_RECIPIENT)
     subject = (
         get_service(VaultService).pseudonym(context.tenant, context.patient)
@@ -77,7 +73,7 @@ def index(live: LiveLaunch) -> str:
         get_service(VaultService).notices.role_notices(
             tenant=live.context.tenant, role="admin", patient_id=live.context.patient
         )
-        if "admin" in live.roles and live.context.patient
+        if has_permission(live.roles, Permission.ADMIN_MANAGE) and live.context.patient
         else []
     )
     return render_template(
@@ -89,35 +85,26 @@ def index(live: LiveLaunch) -> str:
         banner=banner,
         banner_requested=live.context.need_patient_banner,
         capabilities=capabilities,
-        csrf=csrf_token(current_app.config["PLUGIN_SECRET_KEY"], browser_binding() or "", "end"),
-        retry_csrf=csrf_token(
-            current_app.config["PLUGIN_SECRET_KEY"], browser_binding() or "", "delivery-retry"
-        ),
     )
 
 
 @bp.post("/l/<handle>/deliveries/<item_id>/retry")
 @launch_required(Permission.HOME_VIEW)
 def retry_delivery(live: LiveLaunch, item_id: str) -> Response:
-    """Put a delivery the user queued back in the queue (from "For your attention")."""
-    verify_csrf(
-        current_app.config["PLUGIN_SECRET_KEY"],
-        browser_binding(),
-        "delivery-retry",
-        request.form.get("csrf"),
-    )
-    get_service(Outbox).retry(
-        item_id, tenant=live.context.tenant, created_by=live.context.fhir_user_reference or ""
-    )
+    """Put a delivery the user queued for the client in context back in the queue (from "For
+    your attention"); anyone else's answers 404."""
+    context = live.context
+    outbox = get_service(Outbox)
+    subject = get_service(VaultService).pseudonym(context.tenant, context.patient or "")
+    if not context.patient or outbox.get(context.tenant, item_id).patient_pseudonym != subject:
+        raise OutboxItemNotFound
+    outbox.retry(item_id, tenant=context.tenant, created_by=context.fhir_user_reference or "")
     return redirect(url_for("home.index", handle=live.handle), code=303)
 
 
 @bp.post("/l/<handle>/end")
 @launch_required(Permission.HOME_VIEW)
 def end(live: LiveLaunch) -> Response:
-    verify_csrf(
-        current_app.config["PLUGIN_SECRET_KEY"], browser_binding(), "end", request.form.get("csrf")
-    )
     get_service(LaunchService).end(live.handle)
     return redirect(url_for("home.ended"), code=303)
 

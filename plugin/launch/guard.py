@@ -20,10 +20,16 @@ from .services import LaunchService
 from .sessions import browser_binding
 from .store import LiveLaunch
 
-__all__ = ["launch_required"]
+__all__ = ["launch_required", "required_permission"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def required_permission(view: Callable[..., Any]) -> Permission | None:
+    """The permission :func:`launch_required` checks before ``view`` runs, if it guards it."""
+    value = getattr(view, "required_permission", None)
+    return value if isinstance(value, Permission) else None
 
 
 def launch_required(
@@ -31,7 +37,9 @@ def launch_required(
 ) -> Callable[[Callable[Concatenate[LiveLaunch, P], R]], Callable[..., R]]:
     """Open ``handle`` for this browser session, or raise :class:`SessionExpired`.
 
-    Sets ``g.launch`` and narrows ``frame-ancestors`` to the launching EHR.
+    Sets ``g.launch`` and narrows ``frame-ancestors`` to the launching EHR.  The wrapper
+    carries ``required_permission``, so a walk over the URL map can prove every launched page
+    checks one.
     """
 
     def decorator(view: Callable[Concatenate[LiveLaunch, P], R]) -> Callable[..., R]:
@@ -45,6 +53,7 @@ def launch_required(
                 raise Forbidden
             return view(live, *args, **kwargs)
 
+        vars(wrapper)["required_permission"] = permission
         return wrapper
 
     return decorator

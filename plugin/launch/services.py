@@ -16,6 +16,7 @@ import requests
 
 from smart_launch.context import LaunchContext
 from smart_launch.discovery import ConfigurationCache
+from smart_launch.discovery import SmartConfiguration
 from smart_launch.errors import SmartLaunchError
 from smart_launch.errors import TokenRequestError
 from smart_launch.fhir import FhirClient
@@ -141,10 +142,39 @@ class LaunchService:
     def begin_standalone(
         self, tenant_id: str, binding: str, *, return_to: str | None = None
     ) -> tuple[str, TenantView]:
+        """A standalone sign-in, from the configuration kept for the tenant (no fetch).
+
+        :raises IssuerNotAllowed: when ``tenant_id`` is not registered.
+        """
         tenant = self.tenants.by_id(tenant_id)
         registration = self._registration(tenant)
-        url = self.client.begin(registration, launch=None, binding=binding, return_to=return_to)
+        client = SmartLaunchClient(
+            configurations=self.configurations.pinned(self.standalone_configuration(tenant)),
+            jwks=self.client.jwks,
+            states=self.client.states,
+            state_ttl=self.client.state_ttl,
+        )
+        url = client.begin(registration, launch=None, binding=binding, return_to=return_to)
         return url, tenant
+
+    def standalone_configuration(self, tenant: TenantView) -> SmartConfiguration:
+        """The SMART configuration kept for ``tenant``.
+
+        A tenant registered without one (before configurations were kept) is discovered once,
+        on its own standalone page, and the result kept.
+
+        :raises DiscoveryError: when the configuration does not allow a sign-in.
+        """
+        if tenant.smart_configuration:
+            return SmartConfiguration.from_stored(tenant.smart_configuration, fhir_base=tenant.iss)
+        config = self.configurations.get(tenant.iss)
+        self.tenants.store_configuration(tenant.id, config.stored())
+        return config
+
+    def authorization_origin(self, tenant: TenantView) -> str:
+        """The origin of ``tenant``'s authorization endpoint (the standalone form's CSP)."""
+        parts = urlsplit(self.standalone_configuration(tenant).authorization_endpoint)
+        return f"{parts.scheme}://{parts.netloc}"
 
     def relaunch(self, live: LiveLaunch, binding: str, path: str) -> str:
         """Start a new sign-in for the launch's EHR that comes back to ``path`` afterwards.
@@ -165,20 +195,6 @@ class LaunchService:
         if left > NOTICE_SECONDS:
             return None
         return max(0, int(left // 60))
-
-    def authorization_origins(self) -> tuple[str, ...]:
-        """Origins of every tenant's authorization endpoint (for the standalone form's CSP)."""
-        origins: dict[str, None] = {}
-        for tenant in self.tenants.all():
-            urls = [tenant.iss]
-            try:
-                urls.append(self.configurations.get(tenant.iss).authorization_endpoint)
-            except SmartLaunchError as exc:
-                log.info("standalone form: %s unavailable (%s)", tenant.id, exc.error)
-            for url in urls:
-                parts = urlsplit(url)
-                origins.setdefault(f"{parts.scheme}://{parts.netloc}", None)
-        return tuple(origins)
 
     def complete(self, params: Mapping[str, str], binding: str) -> str:
         """Finish the redirect and store the launch; returns its handle."""

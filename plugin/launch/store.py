@@ -40,15 +40,6 @@ __all__ = ["LiveLaunch", "SqlLaunchStateStore", "SqlLaunchStore", "StoredTokens"
 _LOCK_STRIPES = 64
 
 
-def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; every stored value is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 class SqlLaunchStateStore:
     """:class:`smart_launch.launch.LaunchStateStore` in SQL.
 
@@ -116,7 +107,7 @@ class SqlLaunchStateStore:
                     tenant_id=pending.tenant,
                     binding_hash=binding_hash,
                     sealed=self._sealer.seal(payload, aad=key.encode()),
-                    expires_at=_utc(pending.expires_at),
+                    expires_at=datetime.fromtimestamp(pending.expires_at, UTC),
                 )
             )
 
@@ -165,7 +156,7 @@ class SqlLaunchStateStore:
         """Whether ``state`` is stored and unexpired (for a clear error; changes nothing)."""
         with self._db.session() as session:
             row = session.get(PendingState, lookup_hash(state))
-            return row is not None and _aware(row.expires_at) >= datetime.now(UTC)
+            return row is not None and row.expires_at >= datetime.now(UTC)
 
     def purge_expired(self, now: datetime | None = None) -> int:
         cutoff = now or datetime.now(UTC)
@@ -274,10 +265,10 @@ class SqlLaunchStore:
                 raise SessionExpired
             if not hmac.compare_digest(row.session_hash.encode(), session_hash.encode()):
                 raise SessionExpired
-            if _aware(row.expires_at) <= now or _aware(row.last_seen_at) + self._idle <= now:
+            if row.expires_at <= now or row.last_seen_at + self._idle <= now:
                 session.delete(row)  # committed on leaving the block; raised below
             else:
-                if now - _aware(row.last_seen_at) > timedelta(seconds=30):
+                if now - row.last_seen_at > timedelta(seconds=30):
                     row.last_seen_at = now
                 blob = row.sealed
         if blob is None:
@@ -342,7 +333,7 @@ class SqlLaunchStore:
             row = session.get(LaunchRecord, handle)
             if row is None:
                 return None
-            if _aware(row.expires_at) <= now or _aware(row.last_seen_at) + self._idle <= now:
+            if row.expires_at <= now or row.last_seen_at + self._idle <= now:
                 return None
             blob = row.sealed
         return self._open(handle, blob)

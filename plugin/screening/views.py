@@ -35,41 +35,23 @@ from ..content import prompts_for
 from ..content.fhir import questionnaire_json
 from ..content.model import HandoutKind
 from ..launch.guard import launch_required
-from ..launch.sessions import browser_binding
 from ..launch.store import LiveLaunch
 from ..notes.release import BASES
 from ..notes.release import HARMS
 from ..notes.release import SCOPES
 from ..notes.services import NotesService
 from ..registry import get_service
-from ..security import csrf_token
-from ..security import verify_csrf
 from .services import ReviewService
 
 __all__ = ["bp"]
 
 bp = Blueprint("screening", __name__, template_folder="templates")
-_PURPOSE = "review"
-
-
-def _csrf() -> str:
-    return csrf_token(current_app.config["PLUGIN_SECRET_KEY"], browser_binding() or "", _PURPOSE)
-
-
-def _check_csrf() -> None:
-    verify_csrf(
-        current_app.config["PLUGIN_SECRET_KEY"],
-        browser_binding(),
-        _PURPOSE,
-        request.form.get("csrf"),
-    )
 
 
 def _common(live: LiveLaunch, review_id: str | None = None) -> dict[str, Any]:
     return {
         "live": live,
         "review_id": review_id,
-        "csrf": _csrf(),
         "content_version": CONTENT_VERSION,
         "answers_choices": ANSWER_CHOICES,
         "frequencies": FREQUENCIES,
@@ -186,7 +168,6 @@ def index(live: LiveLaunch) -> str:
 @bp.post("/l/<handle>/review/start")
 @launch_required(Permission.SCREENING_WRITE)
 def start(live: LiveLaunch) -> Response:
-    _check_csrf()
     review_id = get_service(ReviewService).start(live)
     return redirect(url_for("screening.screen", handle=live.handle, review_id=review_id), code=303)
 
@@ -196,7 +177,6 @@ def start(live: LiveLaunch) -> Response:
 def screen(live: LiveLaunch, review_id: str) -> Any:
     if request.method == "GET":
         return step_page(live, review_id, "screen")
-    _check_csrf()
     checked = get_service(ReviewService).save_screening(live, review_id, request.form)
     return _after_save(live, review_id, checked.errors, "screen", "risk")
 
@@ -206,7 +186,6 @@ def screen(live: LiveLaunch, review_id: str) -> Any:
 def risk(live: LiveLaunch, review_id: str) -> Any:
     if request.method == "GET":
         return step_page(live, review_id, "risk")
-    _check_csrf()
     checked = get_service(ReviewService).save_risk(live, review_id, request.form)
     return _after_save(live, review_id, checked.errors, "risk", "plan")
 
@@ -216,7 +195,6 @@ def risk(live: LiveLaunch, review_id: str) -> Any:
 def plan(live: LiveLaunch, review_id: str) -> Any:
     if request.method == "GET":
         return step_page(live, review_id, "plan")
-    _check_csrf()
     service = get_service(ReviewService)
     flags = [key.removeprefix("flag:") for key in request.form if key.startswith("flag:")]
     form = {k: v for k, v in request.form.items() if not k.startswith("flag:")}
@@ -249,7 +227,6 @@ def print_handout(live: LiveLaunch, review_id: str, kind: str) -> str:
 @bp.post("/l/<handle>/review/<review_id>/finish")
 @launch_required(Permission.SCREENING_WRITE)
 def finish(live: LiveLaunch, review_id: str) -> Any:
-    _check_csrf()
     facts = get_service(ReviewService).finish(live, review_id)
     notes = get_service(NotesService)
     draft = notes.draft(facts)
@@ -263,5 +240,4 @@ def finish(live: LiveLaunch, review_id: str) -> Any:
         bases=BASES,
         harms=HARMS,
         scopes=SCOPES,
-        csrf=csrf_token(current_app.config["PLUGIN_SECRET_KEY"], browser_binding() or "", "notes"),
     )

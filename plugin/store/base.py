@@ -1,12 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The declarative base every model inherits."""
+"""The declarative base every model inherits, and the one datetime column type."""
 
 from __future__ import annotations
 
+from datetime import UTC
+from datetime import datetime
+
+from sqlalchemy import DateTime
+from sqlalchemy import Dialect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base"]
+__all__ = ["Base", "UtcDateTime"]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -19,3 +25,34 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite hands back naive values).
+
+    Every model's datetime column uses this type.  Values are stored in UTC, so comparisons in
+    SQL (``expires_at <= :now``) agree on SQLite, where they compare text, and on PostgreSQL.
+    The column is still ``DateTime(timezone=True)`` to the database, so no migration follows.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Normalise to UTC (naive on SQLite, whose text comparison needs one format).
+
+        :raises ValueError: for a naive datetime, whose meaning would depend on the server.
+        """
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("UtcDateTime needs a timezone-aware datetime, not a naive one.")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Mark values read back as UTC."""
+        del dialect
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -90,6 +90,9 @@ class TenantRegistration:
     """The separately registered backend client, if the EHR has one for Quietline."""
     backend_on_launch_client: bool = True
     """Without ``backend``: may Backend Services use the launch client's id and keys?"""
+    smart_configuration: dict[str, Any] | None = None
+    """What SMART discovery said (``SmartConfiguration.stored()``), validated by the caller.
+    ``None`` keeps the stored one while ``iss`` is unchanged."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,9 @@ class TenantView:
     """The backend client without its secret (see :meth:`SqlTenantRepository.backend_secret`)."""
     backend_secret_sealed: bytes | None = field(default=None, repr=False)
     backend_on_launch_client: bool = True
+    smart_configuration: dict[str, Any] | None = None
+    """The endpoints, PKCE and client authentication methods kept from SMART discovery."""
+    configuration_checked_at: datetime | None = None
 
 
 _Marker = tuple[int, int, str]
@@ -164,6 +170,8 @@ def _view(row: Tenant) -> TenantView:
         backend=backend,
         backend_secret_sealed=row.backend_client_secret_sealed,
         backend_on_launch_client=bool(row.backend_on_launch_client),
+        smart_configuration=dict(row.smart_configuration) if row.smart_configuration else None,
+        configuration_checked_at=row.configuration_checked_at,
     )
 
 
@@ -231,6 +239,12 @@ class SqlTenantRepository:
             row = session.get(Tenant, reg.id) or Tenant(id=reg.id, revision=0)
             row.revision = (row.revision or 0) + 1
             row.updated_at = datetime.now(UTC)
+            if reg.smart_configuration is not None:
+                row.smart_configuration = dict(reg.smart_configuration)
+                row.configuration_checked_at = row.updated_at
+            elif row.iss != iss:
+                row.smart_configuration = None
+                row.configuration_checked_at = None
             row.backend_client_id = backend.client_id if backend else None
             row.backend_auth_method = backend.auth_method if backend else None
             row.backend_signing_alg = backend.signing_alg if backend else None
@@ -250,6 +264,20 @@ class SqlTenantRepository:
             row.confidentiality = reg.confidentiality
             row.options = dict(reg.options)
             session.add(row)
+        self.invalidate()
+
+    def store_configuration(self, tenant_id: str, configuration: dict[str, Any]) -> None:
+        """Keep what SMART discovery said for ``tenant_id`` (validated by the caller).
+
+        :raises IssuerNotAllowed: when no such tenant is registered.
+        """
+        with self._db.session() as session:
+            row = session.get(Tenant, tenant_id)
+            if row is None:
+                raise IssuerNotAllowed
+            row.smart_configuration = dict(configuration)
+            row.configuration_checked_at = row.updated_at = datetime.now(UTC)
+            row.revision = (row.revision or 0) + 1
         self.invalidate()
 
     def invalidate(self) -> None:

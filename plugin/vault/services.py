@@ -80,10 +80,6 @@ class RecordSummary:
     destroyed_at: datetime | None
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 class VaultService:
     """The vault: put, read, replace, destroy and expire sealed records."""
 
@@ -190,8 +186,8 @@ class VaultService:
                     r.id,
                     r.record_type,
                     r.author,
-                    _aware(r.created_at),
-                    _aware(r.expires_at),
+                    r.created_at,
+                    r.expires_at,
                     r.destroyed_at,
                 )
                 for r in rows

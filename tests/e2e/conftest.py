@@ -55,7 +55,7 @@ def playwright() -> Iterator[Any]:
     except ImportError as exc:
         pytest.fail(
             f"Playwright is not installed ({exc}); install the test dependencies "
-            "(pip install -e '.[test]'). Browser tests never skip.",
+            "(pip install -e . --group test). Browser tests never skip.",
             pytrace=False,
         )
     if not CHROMIUM.is_file() or not os.access(CHROMIUM, os.X_OK):

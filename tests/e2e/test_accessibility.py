@@ -289,14 +289,19 @@ class Flow:
 
     # -- top-level pages: the standalone launch and the EHR's own pages
 
-    def standalone(self) -> Any:
+    def start(self) -> Any:
+        """The practice-free start page: names no practice."""
         self.page.goto(f"{self.quietline.url}/standalone")
+        expect(self.page.get_by_role("heading", name="Quietline")).to_be_visible()
+        return self.page
+
+    def standalone(self) -> Any:
+        self.page.goto(f"{self.quietline.url}/standalone/sandbox")
         expect(self.page.get_by_role("heading", name="Sign in through your EHR")).to_be_visible()
         return self.page
 
     def sandbox_login(self) -> Any:
         self.standalone()
-        self.page.get_by_label("EHR").select_option(label="Sandbox EHR")
         self.page.get_by_role("button", name="Continue to sign in").click()
         expect(self.page.get_by_role("heading", name="Sign in to allow quietline")).to_be_visible()
         return self.page
@@ -423,6 +428,7 @@ PAGES: tuple[Case, ...] = (
     Case("admin-protocol", cw.protocol_page),
     Case("admin-protocol-errors", cw.protocol_errors),
     # Top level: the standalone launch, and the sandbox EHR's own pages
+    Case("standalone-start", Flow.start),
     Case("standalone-form", Flow.standalone),
     Case("standalone-home", Flow.standalone_home),
     Case("sandbox-index", Flow.sandbox_index),

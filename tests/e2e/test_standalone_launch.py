@@ -27,9 +27,8 @@ pytestmark = pytest.mark.browser
 def test_standalone_launch_with_sandbox_login_and_patient_picker(
     context: Any, page: Any, console: list[str], quietline: Quietline, sandbox: RunningSandbox
 ) -> None:
-    page.goto(f"{quietline.url}/standalone")
+    page.goto(f"{quietline.url}/standalone/sandbox")
     expect(page.get_by_role("heading", name="Sign in through your EHR")).to_be_visible()
-    page.get_by_label("EHR").select_option(label="Sandbox EHR")
     page.get_by_role("button", name="Continue to sign in").click()
     # The form posts to Quietline, which redirects to the EHR's authorization endpoint; the
     # form page's CSP form-action must allow that redirect or Chromium blocks it.

@@ -14,15 +14,18 @@ from sqlalchemy import select
 
 from plugin.audit.interfaces import AuditAction
 from plugin.audit.models import AuditEntry
+from plugin.codeword.errors import ChangeRecordPending
 from plugin.codeword.interfaces import Action
 from plugin.codeword.interfaces import PatientFacts
 from plugin.codeword.interfaces import VerificationProtocol
 from plugin.codeword.interfaces import VerifyOutcome
+from plugin.codeword.models import ChangeIntent
 from plugin.codeword.models import CodewordGrant
 from plugin.codeword.reconcile import Reconciler
 from plugin.codeword.reconcile import fingerprint
 from plugin.codeword.services import CodewordService
 from plugin.outbox.models import OutboxItem
+from plugin.outbox.services import Outbox
 from plugin.registry import get_service
 from plugin.store import Database
 from plugin.vault.models import Notice
@@ -31,6 +34,8 @@ from smart_launch.sandbox.seed import THERAPIST
 from smart_launch.sandbox.server import RunningSandbox
 from smart_launch.sandbox.state import get_state
 from tests.support.servers import Quietline
+from tests.unit.plugin.codeword.ui_support import Person
+from tests.unit.plugin.codeword.ui_support import text_of
 
 WORD = "lanternorchard"
 CLINICIAN = f"Practitioner/{THERAPIST}"
@@ -229,3 +234,81 @@ def test_fingerprint_ignores_workflow_statuses() -> None:
     assert fingerprint(booked) == fingerprint(arrived)
     assert fingerprint(booked) != fingerprint(cancelled)
     assert fingerprint(booked) != fingerprint(moved)
+
+
+def test_a_change_whose_record_failed_is_completed_by_the_pass_and_is_not_a_bypass(
+    monkeypatch: pytest.MonkeyPatch,
+    quietline: Quietline,
+    sandbox: RunningSandbox,
+    setup: tuple[CodewordService, Reconciler],
+) -> None:
+    """The front desk moves the appointment; the EHR takes it, but queuing the Provenance fails
+    once.  The page says the appointment was changed; the next pass completes the record."""
+    _, reconciler = setup
+    reconciler.run_once("sandbox")
+    _, next_id, _ = APPOINTMENTS["pat-1"]
+    outbox = get_service(Outbox, quietline.app)
+    real_enqueue = outbox.enqueue
+    faults = [0]
+
+    def enqueue_failing_once(session: Any, **kwargs: Any) -> str:
+        if faults[0] == 0 and kwargs["resource"].get_resource_type() == "Provenance":
+            faults[0] += 1
+            raise RuntimeError("outbox unavailable")
+        return real_enqueue(session, **kwargs)
+
+    monkeypatch.setattr(outbox, "enqueue", enqueue_failing_once)
+    desk = Person(sandbox, "frontdesk")
+    desk.launch()
+    granted = desk.verify(WORD, choice=f"reschedule:{next_id}")
+    assert granted.status_code == 200
+
+    page = desk.submit(granted.text, "/codeword/change", date="2031-05-06", time="09:30")
+
+    assert faults == [1]
+    assert page.status_code == 202
+    said = text_of(page.text, "outcome")
+    assert said == ChangeRecordPending.description
+    assert said.startswith("The appointment was changed in the EHR.")
+    assert "nothing was" not in page.text.lower()
+    stored = get_state(sandbox.app).store.read("Appointment", next_id)
+    assert stored is not None
+    assert stored.body["start"].startswith("2031-05-06")
+    assert _intent_states(quietline) == ["writing"]
+    assert _written(quietline) == []
+
+    report = reconciler.run_once("sandbox")
+
+    assert report.bypasses == 0
+    assert _actions(quietline, AuditAction.APPOINTMENT_BYPASS) == []
+    assert not any(n.kind == "change-without-verification" for n in _notices(quietline))
+    assert _intent_states(quietline) == ["written"]
+    (entry,) = _written(quietline)
+    assert entry.detail["version"] == stored.body["meta"]["versionId"]
+    assert _queued_provenances(quietline) == 1
+
+    # Another pass, and a recovery from the next verification, double nothing.
+    assert reconciler.run_once("sandbox").bypasses == 0
+    assert desk.verify(WORD, choice=f"reschedule:{next_id}").status_code == 200
+    assert len(_written(quietline)) == 1
+    assert _queued_provenances(quietline) == 1
+    assert _actions(quietline, AuditAction.APPOINTMENT_BYPASS) == []
+
+
+def _intent_states(quietline: Quietline) -> list[str]:
+    with get_service(Database, quietline.app).session() as session:
+        return list(session.scalars(select(ChangeIntent.state)).all())
+
+
+def _written(quietline: Quietline) -> list[AuditEntry]:
+    return [
+        entry
+        for entry in _actions(quietline, AuditAction.APPOINTMENT_CHANGE)
+        if entry.detail.get("stage") == "written"
+    ]
+
+
+def _queued_provenances(quietline: Quietline) -> int:
+    with get_service(Database, quietline.app).session() as session:
+        items = session.scalars(select(OutboxItem)).all()
+        return sum(1 for item in items if item.resource_type == "Provenance")

@@ -158,10 +158,10 @@ def _hidden_fields(html: str) -> dict[str, str]:
 def test_standalone_launch_with_login_and_patient_picker(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
-    form = walker.get(f"{quietline.url}/standalone")
+    form = walker.get(f"{quietline.url}/standalone/sandbox")
     assert form.status_code == 200
     csrf = _hidden_fields(form.text)["csrf"]
-    login = walker.post(f"{quietline.url}/standalone", {"csrf": csrf, "tenant": "sandbox"})
+    login = walker.post(f"{quietline.url}/standalone/sandbox", {"csrf": csrf})
     assert login.status_code == 200
     assert "Sign in and continue" in login.text
     authorize = sandbox.request_log.matching("/auth/authorize")[0]
@@ -183,7 +183,9 @@ def test_standalone_launch_with_login_and_patient_picker(
 def test_standalone_start_requires_csrf(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
-    walker.get(f"{quietline.url}/standalone")
-    page = walker.post(f"{quietline.url}/standalone", {"tenant": "sandbox", "csrf": "forged"})
+    walker.get(f"{quietline.url}/standalone/sandbox")
+    sandbox.request_log.clear()
+    page = walker.post(f"{quietline.url}/standalone/sandbox", {"csrf": "forged"})
     assert page.status_code == 400
     assert sandbox.request_log.matching("/.well-known") == []
+    assert sandbox.request_log.matching("/auth/authorize") == []

@@ -6,6 +6,12 @@ from __future__ import annotations
 import html
 import re
 
+from flask.testing import FlaskClient
+
+from plugin.crypto import lookup_hash
+from plugin.launch.sessions import COOKIE_NAME
+from plugin.security import sign_csrf
+
 _INPUT = re.compile(r"<input\b[^>]*>", re.DOTALL)
 _ATTR = re.compile(r'(\w[\w:-]*)="([^"]*)"')
 
@@ -34,3 +40,11 @@ def textarea(page: str, element_id: str) -> str:
 
 def finding_ids(page: str) -> list[str]:
     return [html.unescape(v) for v in re.findall(r'name="keep:([^"]+)"', page)]
+
+
+def csrf_for(client: FlaskClient) -> str:
+    """The form token any page would carry for the browser ``client`` (its session cookie must
+    be set), for requests that need a valid token without a page that shows one."""
+    cookie = client.get_cookie(COOKIE_NAME)
+    assert cookie is not None, "the browser has no session cookie"
+    return sign_csrf(client.application.config["PLUGIN_SECRET_KEY"], lookup_hash(cookie.value))

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
+from flask import Flask
 
 from plugin.authz import ROLE_PERMISSIONS
 from plugin.authz import Permission
@@ -14,6 +18,8 @@ from plugin.authz import roles_for
 
 THERAPIST = "urn:example:staff-role|therapist"
 DESK = "urn:example:staff-role|front-desk"
+PERMISSIONS_CHECKED_ELSEWHERE: set[Permission] = set()
+"""Permissions a service checks instead of a route's guard (none today)."""
 MAPPING = {
     "users": {"Practitioner/7": ["admin"], "Practitioner/8": ["clinician", "superuser"]},
     "codes": {THERAPIST: ["clinician"], DESK: ["front_desk", "root"]},
@@ -104,3 +110,40 @@ def test_claim_values_are_strings_of_the_named_claim_only() -> None:
 
     assert claim_values(mapping, {"roles": ["a", 3, "", "b"], "email": "x@y"}) == ("a", "b")
     assert claim_values({}, {"roles": ["a"]}) == ()
+
+
+def _checked_permissions(view: Callable[..., Any]) -> set[Permission]:
+    """The permissions a registered view checks: the guard's marker or its closure's cells."""
+    found: set[Permission] = set()
+    current: Callable[..., Any] | None = view
+    while current is not None:
+        marker = getattr(current, "required_permission", None)
+        if isinstance(marker, Permission):
+            found.add(marker)
+        for cell in getattr(current, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if isinstance(value, Permission):
+                found.add(value)
+        current = getattr(current, "__wrapped__", None)
+    return found
+
+
+def test_every_permission_is_checked_by_a_route(flask_app: Flask) -> None:
+    checked: dict[Permission, list[str]] = {}
+    for rule in flask_app.url_map.iter_rules():
+        for permission in _checked_permissions(flask_app.view_functions[rule.endpoint]):
+            checked.setdefault(permission, []).append(rule.rule)
+
+    unchecked = set(Permission) - set(checked) - PERMISSIONS_CHECKED_ELSEWHERE
+    assert not unchecked, f"no route checks {sorted(unchecked)}"
+    assert "/l/<handle>/review/<review_id>/risk" in checked[Permission.RISK_WRITE]
+
+
+def test_only_clinical_permissions_that_have_pages_exist() -> None:
+    values = {permission.value.split(":")[0] for permission in Permission}
+
+    assert "notifications" not in values
+    assert "referrals" not in values

@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
+import pytest
+from flask import Flask
+
+from plugin.authz import Permission
 from plugin.capabilities import CAPABILITIES
+from plugin.capabilities import Capability
 from plugin.capabilities import CapabilityState
+from plugin.capabilities import built
 from plugin.capabilities import evaluate
 from smart_launch.scopes import ScopeSet
 
 ALL_SCOPES = ScopeSet.parse(
-    "patient/Patient.rs patient/DocumentReference.cru patient/Appointment.rus "
-    "patient/CommunicationRequest.cru patient/Consent.cru patient/ServiceRequest.cr"
+    "patient/Patient.rs patient/DocumentReference.cru patient/Appointment.rus"
 )
 
 
@@ -25,8 +30,6 @@ def test_clinician_with_every_scope_and_a_patient_can_use_everything_clinical() 
         "screening",
         "notes",
         "codeword-enroll",
-        "notifications",
-        "referrals",
     ]
     assert all(state.available and state.reason is None for state in states)
 
@@ -39,9 +42,7 @@ def test_missing_scope_disables_the_capability_and_names_the_resource() -> None:
     assert states["screening"].available
     assert not states["notes"].available
     assert states["notes"].reason == "The EHR did not grant access to DocumentReference."
-    assert states["referrals"].reason == (
-        "The EHR did not grant access to ServiceRequest, Consent."
-    )
+    assert states["codeword-enroll"].available
 
 
 def test_write_scope_does_not_stand_in_for_read() -> None:
@@ -94,3 +95,35 @@ def test_several_roles_see_the_union_in_display_order() -> None:
     assert keys == ["codeword", "admin"]
     order = [capability.key for capability in CAPABILITIES]
     assert keys == sorted(keys, key=order.index)
+
+
+def test_only_capabilities_with_a_page_are_offered(monkeypatch: pytest.MonkeyPatch) -> None:
+    unbuilt = Capability(
+        "later", "Not built yet", "No page.", Permission.SCREENING_WRITE, (), needs_patient=False
+    )
+    monkeypatch.setattr("plugin.capabilities.CAPABILITIES", (*CAPABILITIES, unbuilt))
+
+    keys = [
+        state.capability.key for state in evaluate(("clinician",), ALL_SCOPES, has_patient=True)
+    ]
+
+    assert "later" not in keys
+    assert unbuilt not in built()
+    assert keys == ["screening", "notes", "codeword-enroll"]
+
+
+def test_every_capability_names_a_page_that_exists(flask_app: Flask) -> None:
+    endpoints = set(flask_app.view_functions)
+
+    assert built() == CAPABILITIES
+    for capability in CAPABILITIES:
+        assert capability.endpoint in endpoints, capability.key
+
+
+def test_the_admin_card_names_only_the_pages_that_exist(flask_app: Flask) -> None:
+    admin = next(capability for capability in CAPABILITIES if capability.key == "admin")
+
+    assert admin.summary == "The verification protocol and the audit log."
+    assert {"admin.audit", "admin.protocol"} <= set(flask_app.view_functions)
+    for unbuilt in ("retention", "directory", "Contact preferences", "Warm handoff"):
+        assert all(unbuilt not in c.summary + c.title for c in CAPABILITIES)

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import sys
 
 import pytest
 
 from plugin.logs import RedactingFilter
+from plugin.logs import RedactingFormatter
 from plugin.logs import configure_logging
 
 JWT = (
@@ -114,3 +117,71 @@ def test_configure_logging_puts_the_filter_on_every_root_handler(
     logging.getLogger("quietline.test").info("callback with code=%s", "AUTHCODE42")
     assert "AUTHCODE42" not in caplog.text
     assert "code=[redacted]" in caplog.text
+
+
+def _fail(message: str) -> None:
+    raise ValueError(message)
+
+
+def _raise_with_tokens() -> None:
+    """Raise the way ``requests`` does: the URL with its query string is in the message."""
+    url = "https://ehr.example/callback?code=AUTHCODE42&state=STATE99"
+    try:
+        _fail(f"401 for url: {url} (Authorization: Bearer opaqueBearer7)")
+    except ValueError as exc:
+        msg = f"token exchange failed, id_token {JWT}, CANARY-free-text"
+        raise RuntimeError(msg) from exc
+
+
+def test_tracebacks_on_configured_handlers_are_redacted() -> None:
+    """``log.exception`` output (the traceback text and stack) goes through the redaction.
+
+    Redaction masks token-shaped values only: free text such as the canary is not recognised,
+    which is why nothing about a client may be put into a log message or an exception at all.
+    """
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    stream = io.StringIO()
+    root.handlers = [logging.StreamHandler(stream)]
+    try:
+        configure_logging("INFO")
+        try:
+            _raise_with_tokens()
+        except RuntimeError:
+            logging.getLogger("quietline.test").exception("callback failed")
+        logging.getLogger("quietline.test").info("here", stack_info=True, extra={})
+    finally:
+        root.handlers = saved
+
+    output = stream.getvalue()
+    assert "callback failed" in output
+    assert "Traceback (most recent call last)" in output
+    assert "CANARY-free-text" in output  # free text is not token-shaped; it must not be logged
+    for secret in (
+        "AUTHCODE42",
+        "STATE99",
+        "opaqueBearer7",
+        JWT,
+        "c2lnbmF0dXJlLWJ5dGVzLWdvLWhlcmU",
+    ):
+        assert secret not in output
+    assert "code=[redacted]" in output
+    assert "Bearer [redacted]" in output
+
+
+def test_the_redacting_formatter_masks_exc_text_and_stack_info() -> None:
+    try:
+        _raise_with_tokens()
+    except RuntimeError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord(
+        "quietline.test", logging.ERROR, __file__, 1, "failed", (), exc_info, sinfo=f"at {JWT}"
+    )
+
+    output = RedactingFormatter("%(levelname)s %(message)s").format(record)
+
+    assert output.startswith("ERROR failed")
+    assert "AUTHCODE42" not in output
+    assert "opaqueBearer7" not in output
+    assert JWT not in output
+    assert "at [redacted]" in output

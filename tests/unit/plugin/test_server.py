@@ -7,12 +7,18 @@ import logging
 import re
 import socket
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
+from gunicorn import glogging
+from gunicorn.config import Config
 
 from plugin.app import create_app
 from plugin.registry import get_service
+from plugin.server import GUNICORN_ACCESS_LOG_FORMAT
 from plugin.server import ServerThread
 from plugin.store import Database
 from smart_launch.keys import ClientKeys
@@ -108,3 +114,32 @@ def test_malformed_request_does_not_log_the_query(
     for message in messages:
         for fragment in QUERY_SECRETS:
             assert fragment not in message, message
+
+
+def test_the_documented_gunicorn_access_log_format_omits_the_query(tmp_path: Path) -> None:
+    """gunicorn's own logger, given the format the module documents, writes no query string."""
+    logfile = tmp_path / "access.log"
+    config = Config()
+    config.set("accesslog", str(logfile))
+    config.set("access_log_format", GUNICORN_ACCESS_LOG_FORMAT)
+    logger = glogging.Logger(config)
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/callback?code=SECRET&state=S2",
+        "PATH_INFO": "/callback",
+        "QUERY_STRING": "code=SECRET&state=S2",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_REFERER": "https://ehr.example/authorize?state=S2",
+    }
+    response = SimpleNamespace(status="302 FOUND", sent=0, headers=[])
+    request = SimpleNamespace(headers=[("REFERER", environ["HTTP_REFERER"])])
+
+    logger.access(response, request, environ, timedelta(milliseconds=3))
+    for handler in logger.access_log.handlers:
+        handler.flush()
+
+    line = logfile.read_text(encoding="utf-8")
+    assert '"GET /callback HTTP/1.1" 302' in line
+    for fragment in QUERY_SECRETS:
+        assert fragment not in line, line

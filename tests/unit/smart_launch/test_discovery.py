@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from werkzeug.wrappers import Response
 
+from smart_launch.discovery import STORED_FIELDS
 from smart_launch.discovery import ConfigurationCache
 from smart_launch.discovery import SmartConfiguration
 from smart_launch.discovery import fetch_configuration
@@ -264,3 +265,42 @@ def test_missing_capabilities_refused_for_launch_but_not_for_backend() -> None:
     with pytest.raises(DiscoveryError, match="capabilities"):
         config.validate_for_launch()
     config.validate_for_backend()
+
+
+def test_the_kept_fields_round_trip_and_are_validated_again() -> None:
+    config = _config(
+        token_endpoint_auth_methods_supported=["private_key_jwt"],
+        scopes_supported=["openid"],
+        management_endpoint="https://ehr.example/manage",
+    )
+
+    kept = config.stored()
+    again = SmartConfiguration.from_stored(kept, fhir_base="https://ehr.example/fhir")
+
+    assert set(kept) <= set(STORED_FIELDS)
+    assert "scopes_supported" not in kept
+    assert again.authorization_endpoint == config.authorization_endpoint
+    assert again.token_endpoint == config.token_endpoint
+    assert again["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
+
+
+def test_a_kept_configuration_offering_plain_is_refused() -> None:
+    kept = _config().stored() | {"code_challenge_methods_supported": ["S256", "plain"]}
+
+    with pytest.raises(DiscoveryError, match="plain"):
+        SmartConfiguration.from_stored(kept, fhir_base="https://ehr.example/fhir")
+
+
+def test_a_pinned_configuration_answers_without_a_fetch(
+    peer: Peer, session: requests.Session
+) -> None:
+    cache = ConfigurationCache(session)
+    kept = _config(authorization_endpoint="https://kept.example/authorize")
+    pinned = cache.pinned(kept)
+
+    peer.smart_configuration()
+
+    assert pinned.get("https://ehr.example/fhir/") is kept
+    assert peer.hits(WELL_KNOWN) == 0
+    assert pinned.get(peer.fhir_base).authorization_endpoint != kept.authorization_endpoint
+    assert peer.hits(WELL_KNOWN) == 1

@@ -4,6 +4,7 @@ and its time is accumulated by the upstream timer."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -14,7 +15,10 @@ from authlib.integrations.requests_client import OAuth2Session
 from werkzeug.wrappers import Response
 
 from smart_launch.http import DEFAULT_TIMEOUT
+from smart_launch.http import MAX_DOCUMENT_BYTES
+from smart_launch.http import ResponseTooLarge
 from smart_launch.http import configure_session
+from smart_launch.http import get_bounded
 from smart_launch.http import make_session
 from smart_launch.http import upstream_timer
 
@@ -140,3 +144,51 @@ def test_time_spent_reading_a_slow_body_counts_as_upstream_time(peer: Peer) -> N
         response = session.get(peer.url + "/bundle")
     assert response.json() == {"resourceType": "Bundle"}
     assert timer.seconds >= 0.3
+
+
+def _endless_json() -> Response:
+    """A JSON body with no Content-Length that never stops growing within reason (1 MiB)."""
+
+    def body() -> Iterator[bytes]:
+        yield b'{"keys": ['
+        for _ in range(1024):
+            yield b'{"kty": "oct", "k": "' + b"A" * 1000 + b'"},'
+        yield b"{}]}"
+
+    return Response(body(), content_type="application/json")
+
+
+def _declared_huge() -> Response:
+    """A small, valid body whose Content-Length header claims a gigabyte."""
+    response = Response('{"keys": []}', content_type="application/json")
+    response.headers["Content-Length"] = str(1024**3)
+    return response
+
+
+def test_a_bounded_get_returns_a_small_body(peer: Peer) -> None:
+    peer.json("/doc", {"keys": []})
+    with make_session() as session:
+        status, body = get_bounded(session, peer.url + "/doc")
+    assert (status, json.loads(body)) == (200, {"keys": []})
+
+
+def test_a_body_past_the_limit_is_refused_while_streaming(peer: Peer) -> None:
+    peer.route("GET", "/doc", lambda _r: _endless_json())
+    with make_session() as session, pytest.raises(ResponseTooLarge) as raised:
+        get_bounded(session, peer.url + "/doc", limit=MAX_DOCUMENT_BYTES)
+    assert raised.value.status_code == 502
+    assert "too large" in raised.value.description
+
+
+def test_a_declared_length_past_the_limit_is_refused_before_reading(peer: Peer) -> None:
+    peer.route("GET", "/doc", lambda _r: _declared_huge())
+    with make_session() as session, pytest.raises(ResponseTooLarge):
+        get_bounded(session, peer.url + "/doc")
+
+
+def test_the_limit_is_exact(peer: Peer) -> None:
+    peer.text("/doc", "x" * 100, content_type="text/plain")
+    with make_session() as session:
+        assert get_bounded(session, peer.url + "/doc", limit=100)[1] == b"x" * 100
+        with pytest.raises(ResponseTooLarge):
+            get_bounded(session, peer.url + "/doc", limit=99)

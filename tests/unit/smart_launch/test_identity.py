@@ -49,10 +49,23 @@ def issuer(peer: Peer, signing_key: RSAKey) -> Peer:
     return peer
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
-def jwks() -> Iterator[JwksCache]:
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def jwks(clock: Clock) -> Iterator[JwksCache]:
     with make_session(timeout=(1.0, 1.0)) as session:
-        yield JwksCache(session)
+        yield JwksCache(session, min_refetch=10, clock=clock)
 
 
 def _publish(peer: Peer, *keys: RSAKey) -> None:
@@ -154,6 +167,9 @@ def test_a_token_expired_within_the_leeway_is_accepted(
         pytest.param({"sub": None}, id="no-sub"),
         pytest.param({"sub": ""}, id="empty-sub"),
         pytest.param({"sub": 42}, id="numeric-sub"),
+        pytest.param({"iat": int(time.time()) + 600}, id="iat-in-the-future"),
+        pytest.param({"nbf": int(time.time()) + 600}, id="nbf-in-the-future"),
+        pytest.param({"nbf": "soon"}, id="nbf-string"),
         pytest.param({"fhirUser": "Observation/o1"}, id="fhir-user-observation"),
         pytest.param({"fhirUser": "Practitioner"}, id="fhir-user-without-id"),
         pytest.param({"fhirUser": "https://ehr.example/fhir/Group/g1"}, id="fhir-user-group"),
@@ -216,10 +232,11 @@ def test_keys_are_cached(issuer: Peer, signing_key: RSAKey, jwks: JwksCache) -> 
 
 
 def test_an_unknown_kid_triggers_one_refetch_for_key_rotation(
-    issuer: Peer, signing_key: RSAKey, next_key: RSAKey, jwks: JwksCache
+    issuer: Peer, signing_key: RSAKey, next_key: RSAKey, jwks: JwksCache, clock: Clock
 ) -> None:
     _validate(issuer, _sign(signing_key, _claims(issuer)), jwks)
     _publish(issuer, next_key)
+    clock.now += 11
 
     identity = _validate(issuer, _sign(next_key, _claims(issuer, sub="rotated")), jwks)
     assert identity.subject == "rotated"
@@ -229,12 +246,51 @@ def test_an_unknown_kid_triggers_one_refetch_for_key_rotation(
     assert issuer.hits(JWKS) == 2
 
 
-def test_a_kid_still_unknown_after_the_refetch_is_refused(
+def test_an_unknown_kid_just_after_a_fetch_is_refused_without_a_refetch(
     issuer: Peer, next_key: RSAKey, jwks: JwksCache
 ) -> None:
     with pytest.raises(IdTokenError):
         _validate(issuer, _sign(next_key, _claims(issuer)), jwks)
+    assert issuer.hits(JWKS) == 1
+
+
+def test_a_flood_of_unknown_kids_refetches_at_most_once_per_interval(
+    issuer: Peer, signing_key: RSAKey, next_key: RSAKey, jwks: JwksCache, clock: Clock
+) -> None:
+    _validate(issuer, _sign(signing_key, _claims(issuer)), jwks)
+    for n in range(50):
+        with pytest.raises(IdTokenError, match="signature"):
+            _validate(issuer, _sign(next_key, _claims(issuer), kid=f"made-up-{n}"), jwks)
+    assert issuer.hits(JWKS) == 1
+
+    clock.now += 11
+    for n in range(50):
+        with pytest.raises(IdTokenError):
+            _validate(issuer, _sign(next_key, _claims(issuer), kid=f"other-{n}"), jwks)
     assert issuer.hits(JWKS) == 2
+
+
+def test_a_rotated_key_is_not_fetched_before_the_interval_but_is_after(
+    issuer: Peer, signing_key: RSAKey, next_key: RSAKey, jwks: JwksCache, clock: Clock
+) -> None:
+    _validate(issuer, _sign(signing_key, _claims(issuer)), jwks)
+    _publish(issuer, signing_key, next_key)
+    rotated = _sign(next_key, _claims(issuer))
+    clock.now += 5
+    with pytest.raises(IdTokenError):
+        _validate(issuer, rotated, jwks)
+
+    clock.now += 6
+    assert _validate(issuer, rotated, jwks).subject == "therapist"
+    assert issuer.hits(JWKS) == 2
+
+
+def test_an_oversized_key_set_is_refused(
+    issuer: Peer, signing_key: RSAKey, jwks: JwksCache
+) -> None:
+    issuer.text(JWKS, '{"keys": [], "pad": "' + "x" * 70_000 + '"}', content_type="text/plain")
+    with pytest.raises(IdTokenError, match="could not be read"):
+        _validate(issuer, _sign(signing_key, _claims(issuer)), jwks)
 
 
 def test_an_issuer_mismatch_in_the_openid_configuration_is_refused(

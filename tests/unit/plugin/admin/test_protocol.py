@@ -29,6 +29,7 @@ from plugin.store import Database
 from plugin.tenants.services import SqlTenantRepository
 from smart_launch.context import LaunchContext
 from tests.support.forms import csrf
+from tests.support.forms import csrf_for
 from tests.unit.plugin.support import EHR_ISS
 from tests.unit.plugin.support import registration
 
@@ -96,7 +97,8 @@ def test_only_admins_see_the_page(site: Site, roles: tuple[str, ...]) -> None:
     handle = site.launch(*roles)
 
     assert site.client.get(f"/l/{handle}/admin/protocol").status_code == 403
-    assert site.client.post(f"/l/{handle}/admin/protocol", data=FORM).status_code == 403
+    form = {**FORM, "csrf": csrf_for(site.client)}
+    assert site.client.post(f"/l/{handle}/admin/protocol", data=form).status_code == 403
     assert site.store.get_versioned("ehr")[1] == 0
 
 

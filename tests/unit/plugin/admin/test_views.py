@@ -27,6 +27,7 @@ from plugin.registry import get_service
 from plugin.store import Database
 from plugin.tenants.services import SqlTenantRepository
 from smart_launch.context import LaunchContext
+from tests.support.forms import csrf_for
 from tests.unit.plugin.audit.support import create_audit_tables
 from tests.unit.plugin.audit.support import event
 from tests.unit.plugin.audit.support import sql
@@ -164,7 +165,9 @@ def test_non_admins_are_forbidden(site: Site, roles: tuple[str, ...]) -> None:
     handle = site.launch(*roles)
 
     assert site.client.get(f"/l/{handle}/admin/audit").status_code == 403
-    assert site.client.post(f"/l/{handle}/admin/audit/verify").status_code == 403
+    token = csrf_for(site.client)
+    verify = site.client.post(f"/l/{handle}/admin/audit/verify", data={"csrf": token})
+    assert verify.status_code == 403
 
 
 def _csrf(site: Site, handle: str) -> str:

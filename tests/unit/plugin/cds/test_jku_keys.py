@@ -117,3 +117,52 @@ def test_an_unusable_set_is_refused(
 def test_an_unreachable_set_is_refused(keys: JkuKeys) -> None:
     with pytest.raises(InvalidToken, match="could not be fetched"):
         keys.key("http://127.0.0.1:9/jwks", "a")
+
+
+def test_a_flood_of_unknown_kids_refetches_at_most_once_per_interval(
+    keys: JkuKeys, jwks_server: RecordingServer, clock: Clock
+) -> None:
+    url = f"{jwks_server.url}/jwks"
+    _publish(jwks_server, _key("a"))
+    keys.key(url, "a")
+
+    for interval in range(3):
+        clock.now += 10
+        for n in range(40):
+            with pytest.raises(InvalidToken, match="kid is not in"):
+                keys.key(url, f"made-up-{interval}-{n}")
+            clock.now += 0.2
+        assert len(jwks_server.requests) == 2 + interval
+
+
+def test_a_rotated_key_is_picked_up_only_after_the_interval(
+    keys: JkuKeys, jwks_server: RecordingServer, clock: Clock
+) -> None:
+    url = f"{jwks_server.url}/jwks"
+    _publish(jwks_server, _key("a"))
+    keys.key(url, "a")
+    _publish(jwks_server, _key("a"), _key("b"))
+
+    clock.now += 5
+    with pytest.raises(InvalidToken, match="kid is not in"):
+        keys.key(url, "b")
+    clock.now += 5
+    assert keys.key(url, "b").kid == "b"
+    assert len(jwks_server.requests) == 2
+
+
+def test_an_oversized_set_is_refused(keys: JkuKeys, jwks_server: RecordingServer) -> None:
+    jwks_server.document = {"keys": [], "padding": "x" * (64 * 1024)}
+
+    with pytest.raises(InvalidToken, match="too large"):
+        keys.key(f"{jwks_server.url}/jwks", "a")
+
+
+def test_only_a_bounded_number_of_urls_is_kept(jwks_server: RecordingServer) -> None:
+    _publish(jwks_server, _key("a"))
+    keys = JkuKeys(make_session(), max_urls=3)
+
+    for n in range(10):
+        keys.key(f"{jwks_server.url}/jwks/{n}", "a")
+
+    assert keys.cached_urls() == 3

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from joserfc import jws
 from joserfc.jwk import ECKey
 from joserfc.jwk import OctKey
 from joserfc.jwk import RSAKey
@@ -104,6 +106,23 @@ def test_a_token_without_kid_is_refused(cds: FlaskClient, ehr: Ehr) -> None:
 
 def test_a_wrong_typ_is_refused(cds: FlaskClient, ehr: Ehr) -> None:
     _refused(_call(cds, ehr.auth(header={"typ": "at+jwt"})), "typ must be JWT")
+
+
+def test_a_missing_typ_is_refused(cds: FlaskClient, ehr: Ehr) -> None:
+    header = {"alg": "ES384", "kid": ehr.key.kid, "jku": ehr.jku}
+    payload = json.dumps(ehr.claims(SERVICE_PATH)).encode()
+    token = jws.serialize_compact(header, payload, ehr.key, algorithms=["ES384"])
+    assert "typ" not in jws.extract_compact(token.encode()).headers()
+
+    _refused(_call(cds, {"Authorization": f"Bearer {token}"}), "typ must be JWT")
+
+
+def test_a_token_not_yet_valid_is_refused(cds: FlaskClient, ehr: Ehr) -> None:
+    _refused(_call(cds, ehr.auth(nbf=int(time.time()) + 300)), "not valid yet")
+
+
+def test_a_token_from_another_issuer_in_its_claims_is_refused(cds: FlaskClient, ehr: Ehr) -> None:
+    _refused(_call(cds, ehr.auth(iss=["https://ehr.example"])), "no iss claim")
 
 
 def test_a_missing_authorization_header_is_refused(cds: FlaskClient) -> None:

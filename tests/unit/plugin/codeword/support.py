@@ -134,6 +134,16 @@ def audit_rows(db: Database, action: str | None = None) -> list[AuditEntry]:
         return list(session.scalars(query))
 
 
+def change_entries(db: Database, stage: str | None = None) -> list[AuditEntry]:
+    """The appointment-change audit entries: ``stage`` ``intent`` (before the EHR write) or
+    ``written`` (the change recorded); ``None`` for the refusals, which have no stage."""
+    return [
+        entry
+        for entry in audit_rows(db, "codeword:appointment:write")
+        if entry.detail.get("stage") == stage
+    ]
+
+
 def outbox_payloads(db: Database, cipher: Sealer) -> list[dict[str, Any]]:
     """The resources queued in the outbox, opened."""
     with db.session() as session:

@@ -34,6 +34,7 @@ from tests.unit.plugin.codeword.support import SECOND_CLINICIAN
 from tests.unit.plugin.codeword.support import TENANT
 from tests.unit.plugin.codeword.support import Wiring
 from tests.unit.plugin.codeword.support import audit_rows
+from tests.unit.plugin.codeword.support import change_entries
 from tests.unit.plugin.codeword.support import enroll
 from tests.unit.plugin.codeword.support import outbox_payloads
 
@@ -64,7 +65,7 @@ def test_another_clients_appointment_is_refused_and_the_grant_spent(
     service = wiring.service
     own, theirs = service.pseudonym(TENANT, "pat-1"), service.pseudonym(TENANT, "pat-2")
     assert _mismatch_notices(wiring) == sorted([(CLINICIAN, own), (SECOND_CLINICIAN, theirs)])
-    entries = audit_rows(wiring.db, "codeword:appointment:write")
+    entries = change_entries(wiring.db)
     assert sorted((e.outcome, e.subject) for e in entries) == sorted(
         [("denied", own), ("denied", theirs)]
     )
@@ -101,7 +102,7 @@ def test_an_appointment_given_to_another_client_meanwhile_is_refused_on_the_re_r
     after = stored_appointment(ehr)
     assert "2031" not in after["start"]
     own, theirs = (wiring.service.pseudonym(TENANT, p) for p in ("pat-1", "pat-2"))
-    entries = audit_rows(wiring.db, "codeword:appointment:write")
+    entries = change_entries(wiring.db)
     assert sorted((e.outcome, e.detail["result"], e.subject) for e in entries) == sorted(
         [("denied", "not-this-client", own), ("denied", "not-this-client", theirs)]
     )
@@ -120,7 +121,7 @@ def test_a_grant_of_another_client_is_refused_before_the_ehr_is_read(
     assert len(ehr.request_log.matching("/fhir/Appointment/", "GET")) == reads_before
     assert appointment_puts(ehr) == []
     assert grant_states(wiring) == ["issued"]
-    [entry] = audit_rows(wiring.db, "codeword:appointment:write")
+    [entry] = change_entries(wiring.db)
     assert (entry.outcome, entry.detail["result"]) == ("denied", "other-client")
     assert entry.subject == wiring.service.pseudonym(TENANT, "pat-2")
 

@@ -45,6 +45,7 @@ from tests.unit.plugin.codeword.support import TENANT
 from tests.unit.plugin.codeword.support import Clock
 from tests.unit.plugin.codeword.support import Wiring
 from tests.unit.plugin.codeword.support import audit_rows
+from tests.unit.plugin.codeword.support import change_entries
 
 CANCEL_SYSTEM = "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason"
 
@@ -66,7 +67,10 @@ def test_reschedule_writes_with_if_match_and_keeps_the_length(
     with wiring.db.session() as session:
         (grant,) = session.scalars(select(CodewordGrant))
         assert (grant.state, grant.result_version) == ("used", result.version_id)
-    (entry,) = audit_rows(wiring.db, "codeword:appointment:write")
+    (intent,) = change_entries(wiring.db, "intent")
+    (entry,) = change_entries(wiring.db, "written")
+    assert intent.seq < entry.seq
+    assert intent.detail["grant"] == entry.detail["grant"]
     assert entry.actor == FRONT_DESK
     assert entry.detail["action"] == "reschedule"
     assert entry.detail["grant"] == result.grant_id
@@ -246,7 +250,7 @@ def test_a_concurrent_cancellation_is_re_verified_and_nothing_is_written(
     after = stored_appointment(ehr)
     assert after["status"] == "cancelled"
     assert "2031" not in after["start"]
-    assert audit_rows(wiring.db, "codeword:appointment:write") == []
+    assert change_entries(wiring.db, "written") == []
 
 
 def test_an_appointment_that_keeps_changing_gives_up_and_releases_the_grant(

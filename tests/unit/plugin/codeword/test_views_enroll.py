@@ -53,8 +53,11 @@ def test_front_desk_and_admin_get_403_whatever_the_enrollment(
             for person in (desk, admin)
             for r in (
                 person.get("/codeword/enroll"),
-                person.post("/codeword/enroll", {"word": WORD, "confirm": WORD}),
-                person.post("/codeword/unlock", {"present": "yes"}),
+                person.post(
+                    "/codeword/enroll",
+                    {"csrf": person.form_token(), "word": WORD, "confirm": WORD},
+                ),
+                person.post("/codeword/unlock", {"csrf": person.form_token(), "present": "yes"}),
             )
         ]
 
@@ -262,7 +265,7 @@ def test_the_front_desk_cannot_approve_a_reset(sandbox: RunningSandbox) -> None:
     desk.launch()
 
     assert desk.get("/codeword/approve").status_code == 403
-    assert desk.post("/codeword/approve", {}).status_code == 403
+    assert desk.post("/codeword/approve", {"csrf": desk.form_token()}).status_code == 403
 
 
 def test_a_pause_is_cleared_in_person(quietline: Quietline, therapist: Person) -> None:

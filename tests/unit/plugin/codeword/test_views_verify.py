@@ -65,8 +65,13 @@ def test_pages_are_403_for_the_unentitled_whatever_the_enrollment(
         found = []
         for person in (therapist, admin):
             page = person.get("/codeword/")
-            posted = person.post("/codeword/verify", {"choice": f"reschedule:{NEXT}", "word": "x"})
-            changed = person.post("/codeword/change", {"token": "t", "action": "cancel"})
+            token = person.form_token()
+            posted = person.post(
+                "/codeword/verify", {"csrf": token, "choice": f"reschedule:{NEXT}", "word": "x"}
+            )
+            changed = person.post(
+                "/codeword/change", {"csrf": token, "token": "t", "action": "cancel"}
+            )
             found += [(r.status_code, r.text) for r in (page, posted, changed)]
         return found
 

@@ -65,6 +65,10 @@ class Person:
     def post(self, path: str, data: dict[str, str], *, follow: bool = True) -> requests.Response:
         return self.walker.post(f"{self.base}{path}", data, follow=follow)
 
+    def form_token(self) -> str:
+        """The form token of this browser (any page's form carries the same one)."""
+        return csrf(self.get("/").text)
+
     def submit(self, page: str, path: str, **fields: str) -> requests.Response:
         """Post the form at ``path`` with the page's hidden fields (CSRF, token) and ``fields``."""
         return self.post(path, {**hidden_fields(page), **fields})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -14,6 +15,14 @@ from plugin.launch.sessions import COOKIE_NAME
 from plugin.launch.sessions import browser_binding
 from plugin.launch.sessions import ensure_browser_binding
 from plugin.launch.sessions import signed_session_id
+from tests.unit.plugin.launch.support import STANDALONE
+from tests.unit.plugin.launch.support import register_kept
+
+
+@pytest.fixture(autouse=True)
+def _standalone_page(flask_app: Flask) -> None:
+    """A page that needs a browser session: a registered tenant's standalone sign-in."""
+    register_kept(flask_app)
 
 
 def _set_cookies(response) -> list[str]:
@@ -33,7 +42,7 @@ def _attributes(header: str) -> tuple[str, str, dict[str, str | None]]:
 def test_first_response_sets_the_partitioned_host_cookie(
     client: FlaskClient, settings: Settings
 ) -> None:
-    response = client.get("/standalone")
+    response = client.get(STANDALONE)
 
     (header,) = _set_cookies(response)
     name, value, attrs = _attributes(header)
@@ -49,10 +58,10 @@ def test_first_response_sets_the_partitioned_host_cookie(
 
 
 def test_cookie_is_not_set_again_when_the_browser_has_it(client: FlaskClient) -> None:
-    first = client.get("/standalone")
+    first = client.get(STANDALONE)
     assert _set_cookies(first)
 
-    second = client.get("/standalone")
+    second = client.get(STANDALONE)
     third = client.get("/healthz")
 
     assert _set_cookies(second) == []
@@ -60,8 +69,8 @@ def test_cookie_is_not_set_again_when_the_browser_has_it(client: FlaskClient) ->
 
 
 def test_each_browser_gets_its_own_id(flask_app: Flask) -> None:
-    one = _attributes(_set_cookies(flask_app.test_client().get("/standalone"))[0])[1]
-    two = _attributes(_set_cookies(flask_app.test_client().get("/standalone"))[0])[1]
+    one = _attributes(_set_cookies(flask_app.test_client().get(STANDALONE))[0])[1]
+    two = _attributes(_set_cookies(flask_app.test_client().get(STANDALONE))[0])[1]
 
     assert one != two
 
@@ -75,7 +84,7 @@ def test_oversized_cookie_is_ignored_and_replaced(client: FlaskClient) -> None:
     oversized = "x" * 101
     client.set_cookie(COOKIE_NAME, oversized)
 
-    response = client.get("/standalone")
+    response = client.get(STANDALONE)
 
     (header,) = _set_cookies(response)
     _, value, _ = _attributes(header)
@@ -117,7 +126,7 @@ def test_an_invented_cookie_value_never_becomes_a_binding(flask_app: Flask) -> N
 def test_an_invented_cookie_is_replaced_by_a_server_issued_one(client: FlaskClient) -> None:
     client.set_cookie(COOKIE_NAME, "chosen-by-the-client")
 
-    response = client.get("/standalone")
+    response = client.get(STANDALONE)
 
     (header,) = _set_cookies(response)
     _, value, _ = _attributes(header)

@@ -142,7 +142,7 @@ def test_a_running_app_sees_a_cli_registration_within_the_bound(
     running: Flask, runner: CliRunner, clock: Clock
 ) -> None:
     client = running.test_client()
-    before = client.get("/healthz").headers["Content-Security-Policy"]
+    before = client.get("/callback").headers["Content-Security-Policy"]
     assert "https://ehr.example.org" in before
     assert "https://second.example" not in before
     refused = client.get(
@@ -161,7 +161,7 @@ def test_a_running_app_sees_a_cli_registration_within_the_bound(
     )
 
     clock.advance(TENANT_REFRESH_SECONDS)
-    after = client.get("/healthz").headers["Content-Security-Policy"]
+    after = client.get("/callback").headers["Content-Security-Policy"]
     assert "https://second.example" in after
     repository = get_service(SqlTenantRepository, running)
     assert repository.by_iss("https://second.example/fhir").id == "second"

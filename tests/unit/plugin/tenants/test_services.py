@@ -267,3 +267,46 @@ def test_register_during_a_cache_load_is_not_lost(
     assert "https://late.example/fhir" in _raw_rows(db, "tenants")
 
     assert tenants.by_iss("https://late.example/fhir").id == "late"
+
+
+KEPT = {
+    "authorization_endpoint": "https://login.ehr.example/authorize",
+    "token_endpoint": "https://login.ehr.example/token",
+    "code_challenge_methods_supported": ["S256"],
+    "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+}
+
+
+def test_the_kept_configuration_is_stored_and_survives_a_reregistration(
+    tenants: SqlTenantRepository,
+) -> None:
+    tenants.register(registration(smart_configuration=KEPT))
+    first = tenants.by_id("ehr")
+
+    tenants.register(registration(name="Renamed EHR"))
+
+    assert first.smart_configuration == KEPT
+    assert first.configuration_checked_at is not None
+    assert tenants.by_id("ehr").smart_configuration == KEPT
+
+
+def test_a_new_iss_forgets_the_kept_configuration(tenants: SqlTenantRepository) -> None:
+    tenants.register(registration(smart_configuration=KEPT))
+
+    tenants.register(registration(iss="https://other.example/fhir"))
+
+    view = tenants.by_id("ehr")
+    assert view.smart_configuration is None
+    assert view.configuration_checked_at is None
+
+
+def test_store_configuration_replaces_it_and_is_seen_at_once(
+    tenants: SqlTenantRepository, tenant: str
+) -> None:
+    assert tenants.by_id(tenant).smart_configuration is None
+
+    tenants.store_configuration(tenant, KEPT)
+
+    assert tenants.by_id(tenant).smart_configuration == KEPT
+    with pytest.raises(IssuerNotAllowed):
+        tenants.store_configuration("nobody", KEPT)
