@@ -100,6 +100,8 @@ def _version(appointment: Any) -> str | None:
 
 
 def _aware(value: datetime) -> datetime:
+    """An EHR timestamp as an aware datetime (FHIR ``instant`` always has a zone; this guards
+    an EHR that sends a bare ``dateTime``).  Stored columns are aware already (UtcDateTime)."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -163,7 +165,7 @@ class Reconciler:
         started = self._now()
         with self._db.session() as session:
             cursor = session.get(ReconcileCursor, tenant)
-            since = _aware(cursor.since) if cursor else started - FIRST_LOOKBACK
+            since = cursor.since if cursor else started - FIRST_LOOKBACK
         appointments = self._clients(tenant).search(
             "Appointment",
             [("_lastUpdated", f"ge{(since - OVERLAP).isoformat()}"), ("_count", "100")],
@@ -251,9 +253,9 @@ class Reconciler:
         appointment: Any,
     ) -> bool:
         """Whether a grant accounts for this change, or it is not a change that needs one."""
-        since = _aware(watch.seen_at) if watch is not None else None
+        since = watch.seen_at if watch is not None else None
         used = self._codewords.used_grants(tenant, str(appointment.id))
-        if any(since is None or _aware(g.used_at or g.issued_at) >= since for g in used):
+        if any(since is None or (g.used_at or g.issued_at) >= since for g in used):
             return True
         if watch is not None:
             return False
@@ -265,7 +267,7 @@ class Reconciler:
             enrolled_at is not None
             and _version(appointment) == "1"
             and updated is not None
-            and _aware(updated) > _aware(enrolled_at)
+            and _aware(updated) > enrolled_at
         )
         if not new_booking or Action.BOOK not in protocol.actions:
             return True
@@ -276,7 +278,7 @@ class Reconciler:
         now = self._now()
         for grant in self._codewords.open_book_grants(tenant, patient_id):
             claimed = session.get(CodewordGrant, grant.id)
-            if claimed is None or claimed.state != "issued" or _aware(claimed.expires_at) <= now:
+            if claimed is None or claimed.state != "issued" or claimed.expires_at <= now:
                 continue
             claimed.state = "used"
             claimed.used_at = now

@@ -107,12 +107,11 @@ def take_attention(
         items = []
         for notice in notices:
             notice.read_at = now
-            at = notice.created_at
             items.append(
                 AttentionItem(
                     kind=notice.kind,
                     text=NOTICE_TEXT[notice.kind],
-                    created_at=at if at.tzinfo else at.replace(tzinfo=UTC),
+                    created_at=notice.created_at,
                     about_this_client=subject is not None and notice.subject == subject,
                     for_admins=notice.recipient == ADMIN_RECIPIENT,
                 )

@@ -104,9 +104,11 @@ def retry_delivery(live: LiveLaunch, item_id: str) -> Response:
 
 @bp.post("/l/<handle>/end")
 @launch_required(Permission.HOME_VIEW)
-def end(live: LiveLaunch) -> Response:
+def end(live: LiveLaunch) -> str:
     get_service(LaunchService).end(live.handle)
-    return redirect(url_for("home.ended"), code=303)
+    # Rendered here rather than redirected to /ended: this response still carries the ended
+    # launch's frame-ancestors, so it shows inside the EHR's iframe (public pages cannot).
+    return render_template("home/ended.html")
 
 
 @bp.get("/ended")

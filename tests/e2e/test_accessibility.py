@@ -287,6 +287,12 @@ class Flow:
         expect(self.app.locator(f'.error-description[data-error="{error}"]')).to_be_visible()
         return self.frame()
 
+    def top_level(self, path: str, error: str) -> Any:
+        """A Quietline URL outside any launch, top level: public pages refuse to be framed."""
+        self.page.goto(f"{self.quietline.url}{path}")
+        expect(self.page.locator(f'.error-description[data-error="{error}"]')).to_be_visible()
+        return self.page
+
     # -- top-level pages: the standalone launch and the EHR's own pages
 
     def start(self) -> Any:
@@ -408,9 +414,9 @@ PAGES: tuple[Case, ...] = (
     Case("admin-audit-verified", Flow.audit_verified),
     Case("admin-audit-tampered", Flow.audit_tampered),
     Case("admin-audit-filter-error", Flow.audit_filter_error),
-    Case("error-unknown-iss", lambda flow: flow.in_frame(UNKNOWN_ISS, "issuer_not_allowed")),
+    Case("error-unknown-iss", lambda flow: flow.top_level(UNKNOWN_ISS, "issuer_not_allowed")),
     Case("error-session-expired", lambda flow: flow.in_frame(STALE_HANDLE, "session_expired")),
-    Case("error-not-found", lambda flow: flow.in_frame("/no-such-page", "http_404")),
+    Case("error-not-found", lambda flow: flow.top_level("/no-such-page", "http_404")),
     Case("session-ended", Flow.session_ended),
     Case("error-role-not-mapped", Flow.role_not_mapped),
     Case("home-delivery-needs-attention", Flow.delivery_needs_attention),

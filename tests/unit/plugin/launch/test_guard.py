@@ -129,5 +129,10 @@ def test_ending_the_session_needs_the_form_token(
     assert client.get(f"/l/{handle}/").status_code == 200
 
     ended = client.post(f"/l/{handle}/end", data={"csrf": token.group(1)})
-    assert ended.status_code == 303
+    assert ended.status_code == 200
+    assert "Session ended" in ended.get_data(as_text=True)
+    # Shown inside the EHR's iframe: the ended launch's tenant may frame it, nobody else.
+    csp = ended.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" not in csp
+    assert "frame-ancestors http://127.0.0.1:8700" in csp  # the registered EHR origin
     assert client.get(f"/l/{handle}/").status_code == 401
