@@ -55,7 +55,7 @@ from plugin.demo import wait_for
 from plugin.registry import get_service
 from plugin.server import ServerThread
 from plugin.store import Database
-from plugin.tenants.services import SqlTenantRepository
+from plugin.tenants.interfaces import TenantRepository
 from plugin.tenants.services import TenantRegistration
 
 EHR = "http://127.0.0.1:8700"
@@ -103,7 +103,7 @@ def environment(workdir: Path, app_url: str, database_url: str | None) -> dict[s
 def prepare(env: dict[str, str], jku: str) -> None:
     """Migrate, register the tenant with the bench's key set, enroll the protected client."""
     app = create_app(Settings.from_env(env))
-    get_service(SqlTenantRepository, app).register(
+    get_service(TenantRepository, app).register(
         TenantRegistration(
             id="bench",
             name="Bench EHR",

@@ -39,7 +39,7 @@ from plugin.codeword.hashing import WordHasher
 from plugin.codeword.interfaces import Action
 from plugin.codeword.interfaces import PatientFacts
 from plugin.codeword.interfaces import VerifyOutcome
-from plugin.codeword.protocol import ProtocolStore
+from plugin.codeword.policies import PolicyStore
 from plugin.codeword.services import CodewordService
 from plugin.crypto import Sealer
 from plugin.crypto.local import LocalKeyProvider
@@ -103,7 +103,7 @@ def _service(folder: Path) -> tuple[CodewordService, Database]:
     )
     alerter = Alerter(notices, outbox, pseudonyms)
     service = CodewordService(db, WordHasher(provider), pseudonyms, audit, alerter,
-                              ProtocolStore(db, audit), staff_limit=(10**6, 600),
+                              PolicyStore(db, audit), staff_limit=(10**6, 600),
                               client_limit=(10**6, 3600))  # fmt: skip
     return service, db
 

@@ -1,22 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0
 """Shared helpers for benchmarks: run the demo pair as separate processes, walk a launch like a
-browser, read figures.  Benchmarks import nothing from ``tests/``."""
+browser, read figures.  Benchmarks import nothing from ``tests/``; the browser-like walker is
+:mod:`smart_launch.sandbox.walker`."""
 
 from __future__ import annotations
 
-import html
 import json
 import os
-import re
 import socket
 import statistics
 import subprocess
 import sys
 from dataclasses import dataclass
-from dataclasses import field
 from pathlib import Path
-from urllib.parse import urljoin
-from urllib.parse import urlsplit
 
 import requests
 
@@ -173,58 +169,3 @@ def _scope() -> str:
     from plugin.launch.scopes import DEFAULT_SCOPE  # noqa: PLC0415
 
     return DEFAULT_SCOPE
-
-
-_IFRAME = re.compile(r'<iframe[^>]*\bid="app-frame"[^>]*>', re.DOTALL)
-_SRC = re.compile(r'\bsrc="([^"]+)"')
-
-
-@dataclass
-class Walker:
-    """Follows redirects the way a browser does, keeping each site's cookies apart."""
-
-    http: requests.Session = field(default_factory=requests.Session)
-    cookies: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.http.trust_env = False
-
-    def _send(self, method: str, url: str, data: dict[str, str] | None) -> requests.Response:
-        host = urlsplit(url).netloc
-        jar = self.cookies.get(host, {})
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())} if jar else {}
-        response = self.http.request(
-            method, url, data=data, headers=headers, allow_redirects=False, timeout=15
-        )
-        for header in response.raw.headers.getlist("Set-Cookie"):
-            name, _, rest = header.partition("=")
-            self.cookies.setdefault(host, {})[name.strip()] = rest.split(";", 1)[0]
-        return response
-
-    def go(
-        self, method: str, url: str, data: dict[str, str] | None = None, *, follow: bool = True
-    ) -> requests.Response:
-        response = self._send(method, url, data)
-        hops = 0
-        while follow and response.is_redirect and hops < 10:
-            url = urljoin(url, response.headers["Location"])
-            response = self._send("GET", url, None)
-            hops += 1
-        return response
-
-    def get(self, url: str, *, follow: bool = True) -> requests.Response:
-        return self.go("GET", url, follow=follow)
-
-    def post(self, url: str, data: dict[str, str], *, follow: bool = True) -> requests.Response:
-        return self.go("POST", url, data, follow=follow)
-
-
-def ehr_launch_url(walker: Walker, ehr_root: str, patient: str, user: str) -> str:
-    """Open the sandbox chart page and return the app's launch URL from its iframe."""
-    chart = walker.get(f"{ehr_root}/ehr/launch?patient={patient}&user={user}")
-    tag = _IFRAME.search(chart.text) if chart.status_code == 200 else None
-    src = _SRC.search(tag.group(0)) if tag else None
-    if src is None:
-        msg = f"the chart page has no app iframe (HTTP {chart.status_code})"
-        raise RuntimeError(msg)
-    return html.unescape(src.group(1))

@@ -23,12 +23,12 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import DemoPair
-from bench.common import Walker
-from bench.common import ehr_launch_url
 from bench.common import free_port
 from bench.common import peak_rss_mb
 from bench.common import server_timing
 from bench.common import summary
+from smart_launch.sandbox.walker import Walker
+from smart_launch.sandbox.walker import ehr_launch_url
 
 PER_PATH: dict[str, list[float]] = {}
 PATIENTS = ("pat-1", "pat-2", "pat-3", "pat-4", "pat-5", "pat-6")

@@ -22,13 +22,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import DemoPair
-from bench.common import Walker
-from bench.common import ehr_launch_url
 from bench.common import free_port
 from bench.common import server_timing
 from bench.common import summary
 from plugin.content import CONTENT_VERSION
 from plugin.content import SLII
+from smart_launch.sandbox.walker import Walker
+from smart_launch.sandbox.walker import ehr_launch_url
 
 BUDGET_MS = 50.0
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC
+from datetime import datetime
 
 from flask import Flask
 
@@ -15,19 +17,30 @@ from smart_launch.identity import JwksCache
 from smart_launch.keys import ClientKeys
 from smart_launch.launch import SmartLaunchClient
 
-from . import admin
-from . import cds
 from . import handlers
 from . import security
-from .admin import AuditAdmin
+from .admin import views as admin_views
+from .admin.services import AuditAdmin
 from .audit.anchoring import Checkpointer
 from .audit.checkpoints import FileCheckpointSink
+from .audit.interfaces import AuditSink
 from .audit.services import SqlAuditLog
+from .cds import views as cds_views
+from .cds.cards import CardIds
+from .cds.jwt import EhrJwtVerifier
+from .cds.jwt import JkuKeys
+from .cds.prefetch import PatientReader
+from .cds.replay import SeenJwts
+from .cds.services import CachedPolicies
+from .cds.services import CdsService
+from .cds.services import CdsUrls
 from .codeword import views as codeword_views
 from .codeword.alerts import Alerter
 from .codeword.appointments import AppointmentChanger
 from .codeword.hashing import WordHasher
-from .codeword.protocol import ProtocolStore
+from .codeword.intents import ChangeIntents
+from .codeword.policies import PolicyStore
+from .codeword.protected import SqlProtectedClients
 from .codeword.reconcile import Reconciler
 from .codeword.services import CodewordService
 from .config import Settings
@@ -40,9 +53,9 @@ from .crypto.interfaces import KeyProviderUnavailable
 from .crypto.keyring import Keyring
 from .crypto.pseudonyms import Pseudonymizer
 from .errors import ConfigurationError
-from .health import bp as health_bp
-from .home import bp as home_bp
-from .launch import bp as launch_bp
+from .health import views as health_views
+from .home import views as home_views
+from .launch import views as launch_views
 from .launch.services import LaunchService
 from .launch.sessions import set_cookie_if_new
 from .launch.store import SqlLaunchStateStore
@@ -54,13 +67,14 @@ from .outbox.delivery import LaunchUserClients
 from .outbox.services import Outbox
 from .outbox.worker import OutboxWorker
 from .outbox.worker import backend_client_factory
-from .registry import get_protocol
 from .registry import get_service
 from .registry import register_service
 from .screening import views as screening_views
 from .screening.services import ReviewService
 from .store import Database
+from .tenants.interfaces import TenantRepository
 from .tenants.services import SqlTenantRepository
+from .vault.notices import NoticeBoard
 from .vault.services import RetentionPolicy
 from .vault.services import VaultService
 
@@ -119,7 +133,7 @@ def start_worker(app: Flask) -> threading.Event:
 
 def audit_checkpointer(app: Flask) -> Checkpointer:
     """The audit :class:`Checkpointer` over the configured anchor folder."""
-    provider: KeyProvider = get_protocol(KeyProvider, app)
+    provider = get_service(KeyProvider, app)
     return Checkpointer(
         get_service(Database, app),
         provider,
@@ -153,6 +167,60 @@ def _retention_loop(vault: VaultService, stop: threading.Event) -> None:
         stop.wait(3600)
 
 
+def _wire_codeword(  # noqa: PLR0917  (the shared services it builds on)
+    app: Flask,
+    settings: Settings,
+    provider: KeyProvider,
+    outbox: Outbox,
+    notices: NoticeBoard,
+    pseudonyms: Pseudonymizer,
+) -> None:
+    """Code-word verification, bypass detection and the CDS Hooks service."""
+    db = get_service(Database, app)
+    audit = get_service(AuditSink, app)
+    tenants = get_service(TenantRepository, app)
+    policies = PolicyStore(db, audit)
+    alerter = Alerter(notices, outbox, pseudonyms)
+    hasher = WordHasher(provider)
+    codewords = CodewordService(db, hasher, pseudonyms, audit, alerter, policies)
+    intents = ChangeIntents(db, codewords, outbox, audit, lambda: datetime.now(UTC))
+    reconciler = Reconciler(
+        db,
+        codewords,
+        intents=intents,
+        alerter=alerter,
+        audit=audit,
+        clients=backend_client_factory(
+            tenants, get_service(ClientKeys, app), settings.reconcile_scope
+        ),
+    )
+    protected = SqlProtectedClients(db, pseudonyms)
+    cds_http = make_session(pool_maxsize=32)
+    verifier = EhrJwtVerifier(tenants.all, JkuKeys(cds_http))
+    cds_service = CdsService(
+        db=db,
+        urls=CdsUrls(settings.public_url),
+        launch_url=settings.launch_url,
+        tenants=tenants,
+        verifier=verifier,
+        seen=SeenJwts(leeway=verifier.leeway),
+        reader=PatientReader(cds_http),
+        protected=protected,
+        policies=CachedPolicies(policies.get),
+        pseudonyms=pseudonyms,
+        audit=audit,
+        card_ids=CardIds(settings.secret_key),
+    )
+    register_service(app, PolicyStore, policies)
+    register_service(app, Alerter, alerter)
+    register_service(app, WordHasher, hasher)
+    register_service(app, CodewordService, codewords)
+    register_service(app, AppointmentChanger, AppointmentChanger(db, codewords, intents))
+    register_service(app, Reconciler, reconciler)
+    register_service(app, SqlProtectedClients, protected)
+    register_service(app, CdsService, cds_service)
+
+
 def create_app(settings: Settings | None = None, *, migrate: bool | None = None) -> Flask:
     """Build the app from ``settings`` (default: :meth:`Settings.from_env`).
 
@@ -175,10 +243,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     http = make_session()
     keys = _client_keys(settings)
     provider = _key_provider(settings)
-    audit = SqlAuditLog(db, provider)
+    audit: AuditSink = SqlAuditLog(db, provider)
     keyring = Keyring(db, provider, audit)
     launch_sealer = Sealer(settings.token_key, "launch")
-    tenants = SqlTenantRepository(db, Sealer(settings.token_key, "tenant-secret"), keys)
+    tenants: TenantRepository = SqlTenantRepository(
+        db, Sealer(settings.token_key, "tenant-secret"), keys
+    )
     configurations = ConfigurationCache(http)
     client = SmartLaunchClient(
         configurations=configurations,
@@ -227,42 +297,27 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         lambda tenant_id: bool(tenants.by_id(tenant_id).options.get("hark")),
         service.fhir,
     )
-    for kind, instance in (
-        (Settings, settings),
-        (KeyProvider, provider),
-        (SqlAuditLog, audit),
-        (Keyring, keyring),
-        (VaultService, vault),
-        (Outbox, outbox),
-        (OutboxWorker, worker),
-        (NotesService, notes),
-        (ReviewService, reviews),
-        (Database, db),
-        (ClientKeys, keys),
-        (SqlTenantRepository, tenants),
-        (ConfigurationCache, configurations),
-        (SqlLaunchStore, launches),
-        (LaunchService, service),
-    ):
-        register_service(app, kind, instance)
-
-    protocols = ProtocolStore(db, audit)
-    alerter = Alerter(vault.notices, outbox, pseudonyms)
-    hasher = WordHasher(provider)
-    codewords = CodewordService(db, hasher, pseudonyms, audit, alerter, protocols)
-    register_service(app, ProtocolStore, protocols)
-    register_service(app, Alerter, alerter)
-    register_service(app, WordHasher, hasher)
-    register_service(app, CodewordService, codewords)
-    register_service(app, AppointmentChanger, AppointmentChanger(db, codewords, outbox, audit))
-    reconciler = Reconciler(
-        db,
-        codewords,
-        alerter,
-        audit,
-        backend_client_factory(tenants, keys, settings.reconcile_scope),
+    audit_admin = AuditAdmin(db, audit, provider).anchored(
+        FileCheckpointSink(settings.audit_anchors)
     )
-    register_service(app, Reconciler, reconciler)
+
+    register_service(app, Settings, settings)
+    register_service(app, Database, db)
+    register_service(app, KeyProvider, provider)
+    register_service(app, AuditSink, audit)
+    register_service(app, Keyring, keyring)
+    register_service(app, ClientKeys, keys)
+    register_service(app, TenantRepository, tenants)
+    register_service(app, ConfigurationCache, configurations)
+    register_service(app, SqlLaunchStore, launches)
+    register_service(app, LaunchService, service)
+    register_service(app, VaultService, vault)
+    register_service(app, Outbox, outbox)
+    register_service(app, OutboxWorker, worker)
+    register_service(app, NotesService, notes)
+    register_service(app, ReviewService, reviews)
+    register_service(app, AuditAdmin, audit_admin)
+    _wire_codeword(app, settings, provider, outbox, vault.notices, pseudonyms)
 
     init_server_timing(app)
     security.init_app(app, tenants.frame_origins)
@@ -270,12 +325,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     app.after_request(
         lambda response: set_cookie_if_new(response, settings.session_absolute_seconds)
     )
-    app.register_blueprint(launch_bp)
-    app.register_blueprint(home_bp)
-    app.register_blueprint(health_bp)
-    app.register_blueprint(notes_views.bp)
-    app.register_blueprint(screening_views.bp)
-    app.register_blueprint(codeword_views.bp)
-    cds.init_app(app, settings=settings, db=db, tenants=tenants, pseudonyms=pseudonyms, audit=audit)
-    admin.init_app(app, AuditAdmin(db, audit, provider))
+    for views in (
+        launch_views,
+        home_views,
+        health_views,
+        notes_views,
+        screening_views,
+        codeword_views,
+        cds_views,
+        admin_views,
+    ):
+        app.register_blueprint(views.bp)
     return app

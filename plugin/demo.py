@@ -28,8 +28,8 @@ from .config import Settings
 from .launch.scopes import DEFAULT_SCOPE
 from .registry import get_service
 from .server import ServerThread
+from .tenants.interfaces import TenantRepository
 from .tenants.services import BackendClient
-from .tenants.services import SqlTenantRepository
 from .tenants.services import TenantRegistration
 
 __all__ = [
@@ -138,7 +138,7 @@ def run_demo(data_dir: Path, *, ehr_port: int, app_port: int) -> None:
     ehr_root = f"http://127.0.0.1:{ehr_port}"
     clients = data_dir / "sandbox-clients.json"
     clients.write_text(json.dumps(sandbox_clients(settings), indent=2), encoding="utf-8")
-    get_service(SqlTenantRepository, app).register(
+    get_service(TenantRepository, app).register(
         TenantRegistration(
             id="sandbox",
             name="Sandbox EHR",

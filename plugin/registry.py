@@ -1,8 +1,15 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Service registry: ``create_app`` builds services, views look them up by type."""
+"""Service registry: ``create_app`` builds services, views look them up by type.
+
+A service is registered under the Protocol its callers depend on where there is one
+(``AuditSink``, ``TenantRepository``, ``KeyProvider``), otherwise under its class.  The key is
+typed as ``Callable[..., T]`` rather than ``type[T]`` so that a Protocol is accepted as a key
+and the result is still typed: ``get_service(AuditSink)`` is an ``AuditSink``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from typing import TypeVar
 from typing import cast
@@ -10,25 +17,19 @@ from typing import cast
 from flask import Flask
 from flask import current_app
 
-__all__ = ["get_protocol", "get_service", "register_service"]
+__all__ = ["get_service", "register_service"]
 
 T = TypeVar("T")
 _KEY = "plugin"
 
 
-def register_service(app: Flask, kind: type[Any], service: object) -> None:
+def register_service(app: Flask, kind: Callable[..., T], service: T) -> None:
+    """Register ``service`` under ``kind`` (a Protocol or a class it satisfies)."""
     app.extensions.setdefault(_KEY, {})[kind] = service
 
 
-def get_service(kind: type[T], app: Flask | None = None) -> T:
+def get_service(kind: Callable[..., T], app: Flask | None = None) -> T:
+    """The service registered under ``kind``, on ``app`` or the current app."""
     target = app or current_app
-    return cast("T", target.extensions[_KEY][kind])
-
-
-def get_protocol(kind: Any, app: Flask | None = None) -> Any:
-    """Look up a service registered under a Protocol (mypy refuses abstract ``type[T]``).
-
-    Annotate the result at the call site: ``provider: KeyProvider = get_protocol(KeyProvider)``.
-    """
-    target = app or current_app
-    return target.extensions[_KEY][kind]
+    services: dict[Any, Any] = target.extensions[_KEY]
+    return cast("T", services[kind])

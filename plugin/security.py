@@ -25,7 +25,7 @@ from smart_launch.errors import IssuerNotAllowed
 
 from .errors import PluginError
 from .registry import get_service
-from .tenants.services import SqlTenantRepository
+from .tenants.interfaces import TenantRepository
 
 __all__ = [
     "CSRF_EXEMPT",
@@ -117,7 +117,7 @@ def _csp(frame_ancestors: Iterable[str], form_targets: Iterable[str]) -> str:
 def _issuer_origins(iss: str) -> Iterable[str]:
     """The frame origins of the tenant registered for ``iss``; none for an unknown issuer."""
     try:
-        return get_service(SqlTenantRepository).by_iss(iss).frame_origins
+        return get_service(TenantRepository).by_iss(iss).frame_origins
     except (IssuerNotAllowed, ValueError):
         return ()
 

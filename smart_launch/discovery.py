@@ -12,6 +12,7 @@ SMART App Launch 2.2, "Conformance": https://hl7.org/fhir/smart-app-launch/STU2.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
@@ -22,6 +23,8 @@ import requests
 
 from .errors import DiscoveryError
 from .errors import UpstreamUnavailable
+from .http import ResponseTooLarge
+from .http import get_bounded
 
 __all__ = [
     "STORED_FIELDS",
@@ -162,19 +165,23 @@ class SmartConfiguration(dict[str, Any]):
 def fetch_configuration(iss: str, session: requests.Session) -> SmartConfiguration:
     """GET and parse the SMART configuration of ``iss`` (not yet validated for a purpose).
 
+    The body is read through :func:`get_bounded`, so an oversized answer costs at most
+    :data:`smart_launch.http.MAX_DOCUMENT_BYTES` of memory.
+
     :raises UpstreamUnavailable: when the EHR cannot be reached.
-    :raises DiscoveryError: for a non-200 answer or a body that is not a JSON object.
+    :raises DiscoveryError: for a non-200 answer, an oversized body or a body that is not a
+        JSON object.
     """
     try:
-        response = session.get(
-            well_known_url(iss), headers={"Accept": "application/json"}, allow_redirects=False
-        )
+        status, body = get_bounded(session, well_known_url(iss))
+    except ResponseTooLarge as exc:
+        raise DiscoveryError("The EHR's SMART configuration is too large to read.") from exc
     except requests.RequestException as exc:
         raise UpstreamUnavailable from exc
-    if response.status_code != 200:
-        raise DiscoveryError(f"The EHR's SMART configuration answered HTTP {response.status_code}.")
+    if status != 200:
+        raise DiscoveryError(f"The EHR's SMART configuration answered HTTP {status}.")
     try:
-        data = response.json()
+        data = json.loads(body)
     except ValueError as exc:
         raise DiscoveryError("The EHR's SMART configuration is not JSON.") from exc
     if not isinstance(data, dict):

@@ -19,15 +19,15 @@ from ..codeword.forms import NUMBER_FIELDS
 from ..codeword.forms import protocol_from
 from ..codeword.interfaces import Action
 from ..codeword.interfaces import AlertRecipient
-from ..codeword.interfaces import VerificationProtocol
-from ..codeword.protocol import LIMITS
-from ..codeword.protocol import ProtocolInvalid
-from ..codeword.protocol import ProtocolStore
+from ..codeword.interfaces import VerificationPolicy
+from ..codeword.policies import LIMITS
+from ..codeword.policies import PolicyInvalid
+from ..codeword.policies import PolicyStore
 from ..launch.guard import launch_required
 from ..launch.store import LiveLaunch
 from ..registry import get_service
 from ..store import Database
-from .protocol import protocol_history
+from .history import protocol_history
 from .services import ACTIONS
 from .services import AuditAdmin
 from .services import AuditFilters
@@ -83,7 +83,7 @@ def verify(live: LiveLaunch) -> str:
     return _render(live, AuditFilters(), [], 1, report)
 
 
-def _form_values(protocol: VerificationProtocol) -> dict[str, Any]:
+def _form_values(protocol: VerificationPolicy) -> dict[str, Any]:
     """What the form shows: the admin's own entries after a refused POST, else ``protocol``."""
     if request.method == "POST":
         form = request.form
@@ -105,7 +105,7 @@ def _form_values(protocol: VerificationProtocol) -> dict[str, Any]:
 
 def _protocol_page(
     live: LiveLaunch,
-    protocol: VerificationProtocol,
+    protocol: VerificationPolicy,
     *,
     errors: dict[str, str] | None = None,
     error: str | None = None,
@@ -132,13 +132,13 @@ def _protocol_page(
 @bp.get("/l/<handle>/admin/protocol")
 @launch_required(Permission.ADMIN_MANAGE)
 def protocol(live: LiveLaunch) -> Any:
-    return _protocol_page(live, get_service(ProtocolStore).get(live.context.tenant))
+    return _protocol_page(live, get_service(PolicyStore).get(live.context.tenant))
 
 
 @bp.post("/l/<handle>/admin/protocol")
 @launch_required(Permission.ADMIN_MANAGE)
 def save_protocol(live: LiveLaunch) -> Any:
-    store = get_service(ProtocolStore)
+    store = get_service(PolicyStore)
     tenant = live.context.tenant
     parsed, errors = protocol_from(request.form)
     if parsed is None:
@@ -146,7 +146,7 @@ def save_protocol(live: LiveLaunch) -> Any:
     actor = live.context.fhir_user_reference or f"launch:{live.handle[:8]}"
     try:
         changed = store.save(tenant, parsed, actor=actor)
-    except ProtocolInvalid as exc:
+    except PolicyInvalid as exc:
         return _protocol_page(live, parsed, error=exc.description, status=400)
     return _saved(live, changed)
 

@@ -2,7 +2,7 @@
 """The CDS Hooks service: discovery, the ``appointment-book`` decision and feedback.
 
 Per call the database sees one transaction: the ``jti`` insert, one indexed lookup of the
-client's enrollment and the audit entry.  Keys fetched from ``jku`` and tenants' protocols are
+client's enrollment and the audit entry.  Keys fetched from ``jku`` and tenants' policies are
 cached in memory, so the budget (p99 <= 20 ms at 32 concurrent calls) is spent on checking the
 JWT and the body, not on I/O.
 """
@@ -18,13 +18,13 @@ from typing import Any
 
 from ..audit.interfaces import AuditAction
 from ..audit.interfaces import AuditEvent
-from ..audit.services import SqlAuditLog
+from ..audit.interfaces import AuditSink
 from ..codeword.interfaces import Action
-from ..codeword.interfaces import VerificationProtocol
+from ..codeword.interfaces import VerificationPolicy
 from ..codeword.protected import SqlProtectedClients
 from ..crypto.pseudonyms import Pseudonymizer
 from ..store import Database
-from ..tenants.services import SqlTenantRepository
+from ..tenants.interfaces import TenantRepository
 from .body import load_json
 from .cards import CardIds
 from .cards import verification_card
@@ -40,7 +40,7 @@ from .prefetch import PatientReader
 from .prefetch import patient_ids
 from .replay import SeenJwts
 
-__all__ = ["SERVICE_ID", "CachedProtocols", "CdsService", "CdsUrls"]
+__all__ = ["SERVICE_ID", "CachedPolicies", "CdsService", "CdsUrls"]
 
 SERVICE_ID = "quietline-appointment-book"
 ACTIONS_ON_BOOKING = (Action.BOOK, Action.RESCHEDULE, Action.CANCEL)
@@ -82,12 +82,12 @@ class CdsUrls:
         return f"{self.service}/feedback"
 
 
-class CachedProtocols:
-    """Tenants' protocols kept for ``ttl`` seconds (an admin's change shows within that)."""
+class CachedPolicies:
+    """Tenants' policies kept for ``ttl`` seconds (an admin's change shows within that)."""
 
     def __init__(
         self,
-        load: Callable[[str], VerificationProtocol],
+        load: Callable[[str], VerificationPolicy],
         *,
         ttl: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
@@ -95,10 +95,10 @@ class CachedProtocols:
         self._load = load
         self._ttl = ttl
         self._clock = clock
-        self._entries: dict[str, tuple[float, VerificationProtocol]] = {}
+        self._entries: dict[str, tuple[float, VerificationPolicy]] = {}
         self._lock = threading.Lock()
 
-    def get(self, tenant: str) -> VerificationProtocol:
+    def get(self, tenant: str) -> VerificationPolicy:
         now = self._clock()
         entry = self._entries.get(tenant)
         if entry is not None and now - entry[0] < self._ttl:
@@ -118,14 +118,14 @@ class CdsService:
         db: Database,
         urls: CdsUrls,
         launch_url: str,
-        tenants: SqlTenantRepository,
+        tenants: TenantRepository,
         verifier: EhrJwtVerifier,
         seen: SeenJwts,
         reader: PatientReader,
         protected: SqlProtectedClients,
-        protocols: CachedProtocols,
+        policies: CachedPolicies,
         pseudonyms: Pseudonymizer,
-        audit: SqlAuditLog,
+        audit: AuditSink,
         card_ids: CardIds,
     ) -> None:
         self._db = db
@@ -136,7 +136,7 @@ class CdsService:
         self._seen = seen
         self._reader = reader
         self._protected = protected
-        self._protocols = protocols
+        self._policies = policies
         self._pseudonyms = pseudonyms
         self._audit = audit
         self._card_ids = card_ids
@@ -214,7 +214,7 @@ class CdsService:
         return {"cards": cards}
 
     def _action(self, tenant: str) -> Action | None:
-        required = self._protocols.get(tenant).actions
+        required = self._policies.get(tenant).actions
         return next((action for action in ACTIONS_ON_BOOKING if action in required), None)
 
     def feedback(self, authorization: str | None, body: bytes) -> None:

@@ -49,8 +49,6 @@ from smart_launch.errors import FhirValidationError
 from smart_launch.errors import SmartLaunchError
 from smart_launch.fhir import FhirClient
 
-from ..audit.services import SqlAuditLog
-from ..outbox.services import Outbox
 from ..store import Database
 from .errors import ChangeConflict
 from .errors import ChangeNotMade
@@ -128,10 +126,10 @@ class _Asked:
 class AppointmentChanger:
     """Reschedules and cancels appointments under a grant.
 
-    :param db: the database (the intent, the audit entries and the Provenance).
-    :param codewords: claims, completes and releases grants.
-    :param outbox: queues the Provenance for the EHR.
-    :param audit: records ``APPOINTMENT_CHANGE``.
+    :param db: the database.
+    :param codewords: checks grants and the client.
+    :param intents: records each change before the write and settles it after (the grant,
+        the audit entry and the Provenance); bypass detection shares them.
     :param clock: seconds since the epoch; tests inject another.
     """
 
@@ -139,16 +137,14 @@ class AppointmentChanger:
         self,
         db: Database,
         codewords: CodewordService,
-        outbox: Outbox,
-        audit: SqlAuditLog,
+        intents: ChangeIntents,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = db
         self._codewords = codewords
         self._clock = clock
-        self._intents = ChangeIntents(db, codewords, outbox, audit, self._now)
-        codewords.intents = self._intents  # bypass detection completes interrupted changes
+        self._intents = intents
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)

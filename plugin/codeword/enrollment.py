@@ -32,15 +32,14 @@ from ..launch.guard import launch_required
 from ..launch.services import LaunchService
 from ..launch.store import LiveLaunch
 from ..registry import get_service
+from .context import actor as staff_of
+from .context import done_message
+from .context import patient as patient_of
+from .context import zone as zone_of
 from .forms import clock_time
 from .forms import enrollment_from
 from .forms import local_time
 from .interfaces import PatientFacts
-from .pages import actor as staff_of
-from .pages import bp
-from .pages import done_message
-from .pages import patient as patient_of
-from .pages import zone as zone_of
 from .reconcile import Reconciler
 from .services import CodewordService
 from .services import WordRefused
@@ -68,7 +67,7 @@ def _enroll_page(
         "codeword/enroll.html",
         live=live,
         state=state,
-        protocol=codewords.protocols.get(live.context.tenant),
+        protocol=codewords.policies.get(live.context.tenant),
         locked_until=clock_time(state.locked_until, zone) if state.locked_until else None,
         enrolled_on=local_time(state.enrolled_at, zone),
         can_approve=state.pending_reset and state.pending_by != staff_of(live),
@@ -101,13 +100,11 @@ def _baseline(live: LiveLaunch, patient_id: str) -> None:
         log.warning("appointment baseline skipped: %s", exc.error)
 
 
-@bp.get("/l/<handle>/codeword/enroll")
 @launch_required(Permission.CODEWORD_ENROLL)
 def enroll_page(live: LiveLaunch) -> Any:
     return _enroll_page(live)
 
 
-@bp.post("/l/<handle>/codeword/enroll")
 @launch_required(Permission.CODEWORD_ENROLL)
 def enroll(live: LiveLaunch) -> Any:
     patient = patient_of(live)
@@ -168,7 +165,6 @@ def enroll(live: LiveLaunch) -> Any:
     return redirect(url_for("codeword.enroll_page", handle=live.handle, done=done), 303)
 
 
-@bp.post("/l/<handle>/codeword/unlock")
 @launch_required(Permission.CODEWORD_ENROLL)
 def unlock(live: LiveLaunch) -> Any:
     patient = patient_of(live)
@@ -184,7 +180,6 @@ def unlock(live: LiveLaunch) -> Any:
     return redirect(url_for("codeword.enroll_page", handle=live.handle, done="unlocked"), 303)
 
 
-@bp.route("/l/<handle>/codeword/approve", methods=["GET", "POST"])
 @launch_required(Permission.HOME_VIEW)
 def approve(live: LiveLaunch) -> Any:
     """A second staff member (another clinician or an admin) approves a pending reset."""

@@ -24,7 +24,7 @@ from werkzeug.datastructures import MultiDict
 
 from .interfaces import Action
 from .interfaces import AlertRecipient
-from .interfaces import VerificationProtocol
+from .interfaces import VerificationPolicy
 
 __all__ = [
     "APPOINTMENT_ACTIONS",
@@ -239,7 +239,7 @@ def _number(form: MultiDict[str, str], name: str, errors: dict[str, str]) -> int
 
 def protocol_from(
     form: MultiDict[str, str],
-) -> tuple[VerificationProtocol | None, dict[str, str]]:
+) -> tuple[VerificationPolicy | None, dict[str, str]]:
     """The admin's protocol form, or field messages for values that are not numbers."""
     errors: dict[str, str] = {}
     actions = frozenset(a for a in Action if a.value in form.getlist("actions"))
@@ -252,7 +252,7 @@ def protocol_from(
     if errors:
         return None, errors
     return (
-        VerificationProtocol(
+        VerificationPolicy(
             actions=actions,
             max_failures=numbers["max_failures"],
             lockout_minutes=numbers["lockout_minutes"],

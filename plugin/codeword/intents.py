@@ -44,7 +44,7 @@ from smart_launch.fhir import FhirClient
 
 from ..audit.interfaces import AuditAction
 from ..audit.interfaces import AuditEvent
-from ..audit.services import SqlAuditLog
+from ..audit.interfaces import AuditSink
 from ..outbox.services import Outbox
 from ..store import Database
 from .interfaces import Action
@@ -138,7 +138,7 @@ class ChangeIntents:
         db: Database,
         codewords: CodewordService,
         outbox: Outbox,
-        audit: SqlAuditLog,
+        audit: AuditSink,
         now: Callable[[], datetime],
     ) -> None:
         self._db = db

@@ -22,7 +22,7 @@ __all__ = [
     "Grant",
     "PatientFacts",
     "ProtectedClients",
-    "VerificationProtocol",
+    "VerificationPolicy",
     "VerifyOutcome",
     "VerifyResult",
 ]
@@ -68,7 +68,7 @@ class AlertRecipient(StrEnum):
 
 
 @dataclass(frozen=True)
-class VerificationProtocol:
+class VerificationPolicy:
     """A tenant's verification rules, set by a practice admin.
 
     :param actions: the actions that need the word.
@@ -109,7 +109,7 @@ class VerificationProtocol:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> VerificationProtocol:
+    def from_dict(cls, data: Mapping[str, Any]) -> VerificationPolicy:
         default = cls()
         return cls(
             actions=frozenset(Action(a) for a in data.get("actions", default.actions)),

@@ -22,12 +22,12 @@ from sqlalchemy import select
 
 from ..audit.interfaces import AuditAction
 from ..audit.interfaces import AuditEvent
-from ..audit.services import SqlAuditLog
+from ..audit.interfaces import AuditSink
 from ..store import Database
 from .alerts import Alerter
 from .locking import write_transaction
 from .models import CodewordRow
-from .protocol import ProtocolStore
+from .policies import PolicyStore
 
 __all__ = ["MISMATCH_KIND", "Mismatch", "MismatchRecorder", "names_patient", "patients_of"]
 
@@ -88,7 +88,7 @@ class MismatchRecorder:
     :param db: the database.
     :param audit: the audit chain.
     :param alerter: the neutral alerts.
-    :param protocols: who is alerted besides the treating clinician.
+    :param policies: who is alerted besides the treating clinician.
     :param pseudonym: ``(tenant, patient id) -> pseudonym``.
     :param appointment_key: ``(tenant, appointment id) -> keyed hash``.
     """
@@ -96,23 +96,23 @@ class MismatchRecorder:
     def __init__(  # noqa: PLR0917  (one collaborator per seam)
         self,
         db: Database,
-        audit: SqlAuditLog,
+        audit: AuditSink,
         alerter: Alerter,
-        protocols: ProtocolStore,
+        policies: PolicyStore,
         pseudonym: Callable[[str, str], str],
         appointment_key: Callable[[str, str], str],
     ) -> None:
         self._db = db
         self._audit = audit
         self._alerter = alerter
-        self._protocols = protocols
+        self._policies = policies
         self._pseudonym = pseudonym
         self._key = appointment_key
 
     def record(self, mismatch: Mismatch) -> None:
         """Write the audit entries and alerts of ``mismatch`` in one transaction."""
         tenant = mismatch.tenant
-        recipients = self._protocols.get(tenant).alert
+        recipients = self._policies.get(tenant).alert
         detail: dict[str, str | int | bool] = {
             "action": mismatch.action,
             "result": mismatch.result,

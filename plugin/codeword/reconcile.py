@@ -35,9 +35,10 @@ from smart_launch.fhir import FhirClient
 
 from ..audit.interfaces import AuditAction
 from ..audit.interfaces import AuditEvent
-from ..audit.services import SqlAuditLog
+from ..audit.interfaces import AuditSink
 from ..store import Database
 from .alerts import Alerter
+from .intents import ChangeIntents
 from .interfaces import Action
 from .interfaces import AlertRecipient
 from .models import AppointmentWatch
@@ -108,6 +109,7 @@ def _aware(value: datetime) -> datetime:
 class Reconciler:
     """Runs bypass-detection passes.
 
+    :param intents: Quietline's own changes being written, completed when interrupted.
     :param clients: a Backend Services FHIR client per tenant (``system/Appointment.rs``).
     :param clock: seconds since the epoch; tests inject another.
     """
@@ -116,14 +118,16 @@ class Reconciler:
         self,
         db: Database,
         codewords: CodewordService,
-        alerter: Alerter,
-        audit: SqlAuditLog,
-        clients: Callable[[str], FhirClient],
         *,
+        intents: ChangeIntents,
+        alerter: Alerter,
+        audit: AuditSink,
+        clients: Callable[[str], FhirClient],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = db
         self._codewords = codewords
+        self._intents = intents
         self._alerter = alerter
         self._audit = audit
         self._clients = clients
@@ -196,11 +200,8 @@ class Reconciler:
     def _being_written(self, tenant: str, appointment: Any) -> bool:
         """Complete Quietline's own interrupted changes of ``appointment`` (from this read of
         it), then whether a change of it through Quietline is still being written."""
-        intents = self._codewords.intents
-        if intents is None:
-            return False
-        intents.recover_seen(tenant, appointment)
-        return intents.in_flight(tenant, str(appointment.id))
+        self._intents.recover_seen(tenant, appointment)
+        return self._intents.in_flight(tenant, str(appointment.id))
 
     def _check(self, tenant: str, patient_id: str, appointment: Any) -> int:
         """1 when ``appointment`` changed without a grant (and the alert is raised), else 0."""
@@ -261,7 +262,7 @@ class Reconciler:
             return False
         # Never seen: a booking made since the client enrolled, or an appointment from before.
         enrolled_at = self._codewords.status(tenant, patient_id).enrolled_at
-        protocol = self._codewords.protocols.get(tenant)
+        protocol = self._codewords.policies.get(tenant)
         updated = getattr(getattr(appointment, "meta", None), "lastUpdated", None)
         new_booking = (
             enrolled_at is not None

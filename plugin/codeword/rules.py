@@ -21,7 +21,7 @@ from itertools import pairwise
 
 from .hashing import normalise
 from .interfaces import PatientFacts
-from .interfaces import VerificationProtocol
+from .interfaces import VerificationPolicy
 
 __all__ = ["MAX_LENGTH", "common_words", "word_problems"]
 
@@ -134,7 +134,7 @@ def _has_birth_date(compact: str, facts: PatientFacts) -> bool:
     return any(form in digits for form in numeric) or any(form in compact for form in spelled)
 
 
-def _is_common(compact: str, protocol: VerificationProtocol) -> tuple[bool, bool]:
+def _is_common(compact: str, protocol: VerificationPolicy) -> tuple[bool, bool]:
     """(common word, refused by the practice)."""
     letters = _letters(compact)
     common = common_words()
@@ -166,7 +166,7 @@ def _is_pattern(compact: str) -> bool:
 
 
 def word_problems(
-    word: str, confirm: str, protocol: VerificationProtocol, facts: PatientFacts
+    word: str, confirm: str, protocol: VerificationPolicy, facts: PatientFacts
 ) -> list[str]:
     """Plain-language reasons to refuse ``word``; an empty list means it is acceptable.
 

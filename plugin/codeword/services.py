@@ -13,12 +13,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..audit.services import SqlAuditLog
+from ..audit.interfaces import AuditSink
 from ..crypto.pseudonyms import Pseudonymizer
 from ..store import Database
 from .alerts import Alerter
@@ -39,7 +38,7 @@ from .interfaces import Action
 from .interfaces import EnrollmentStatus
 from .interfaces import Grant
 from .interfaces import PatientFacts
-from .interfaces import VerificationProtocol
+from .interfaces import VerificationPolicy
 from .interfaces import VerifyOutcome
 from .interfaces import VerifyResult
 from .limits import RateLimits
@@ -47,7 +46,7 @@ from .mismatch import Mismatch
 from .mismatch import MismatchRecorder
 from .models import CodewordGrant
 from .models import CodewordRow
-from .protocol import ProtocolStore
+from .policies import PolicyStore
 from .rules import word_problems
 from .verification import Attempt
 from .verification import VerificationBusy
@@ -60,9 +59,6 @@ from .words import NoPendingReset
 from .words import NotEnrolled
 from .words import SameApprover
 from .words import WordStore
-
-if TYPE_CHECKING:
-    from .intents import ChangeIntents
 
 __all__ = [
     "AlreadyEnrolled",
@@ -94,7 +90,7 @@ class CodewordService:
     :param pseudonyms: keyed pseudonyms of clients and appointments.
     :param audit: the audit chain.
     :param alerter: notices and EHR Communications about failures and lockouts.
-    :param protocols: the tenants' protocols.
+    :param policies: the tenants' policies.
     :param clock: seconds since the epoch.
     :param staff_limit: ``(attempts, seconds)`` per staff member.
     :param client_limit: ``(attempts, seconds)`` per client.
@@ -105,9 +101,9 @@ class CodewordService:
         db: Database,
         hasher: WordHasher,
         pseudonyms: Pseudonymizer,
-        audit: SqlAuditLog,
+        audit: AuditSink,
         alerter: Alerter,
-        protocols: ProtocolStore,
+        policies: PolicyStore,
         *,
         clock: Callable[[], float] = time.time,
         staff_limit: tuple[int, int] = (30, 600),
@@ -118,19 +114,17 @@ class CodewordService:
         self._pseudonyms = pseudonyms
         self._audit = audit
         self._alerter = alerter
-        self.protocols = protocols
+        self.policies = policies
         self._clock = clock
         self.limits = RateLimits(db, staff_limit, client_limit)
         self._grants = GrantBook(db, self.appointment_key, self._now)
         self._words = WordStore(db, audit, self._now)
         self._verifier = Verifier(
-            db, hasher, audit, alerter, protocols, self.limits, self._grants, self._now
+            db, hasher, audit, alerter, policies, self.limits, self._grants, self._now
         )
         self._mismatches = MismatchRecorder(
-            db, audit, alerter, protocols, self.pseudonym, self.appointment_key
+            db, audit, alerter, policies, self.pseudonym, self.appointment_key
         )
-        self.intents: ChangeIntents | None = None
-        """The appointment writer's intents (set by it), which bypass detection completes."""
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
@@ -171,10 +165,10 @@ class CodewordService:
 
     def _checked_word(
         self, tenant: str, word: str, confirm: str, facts: PatientFacts, client_present: bool
-    ) -> VerificationProtocol:
+    ) -> VerificationPolicy:
         if not client_present:
             raise ClientNotPresent
-        protocol = self.protocols.get(tenant)
+        protocol = self.policies.get(tenant)
         problems = word_problems(word, confirm, protocol, facts)
         if problems:
             raise WordRefused(problems)

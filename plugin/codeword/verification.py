@@ -37,20 +37,20 @@ from sqlalchemy.orm import Session
 
 from ..audit.interfaces import AuditAction
 from ..audit.interfaces import AuditEvent
-from ..audit.services import SqlAuditLog
+from ..audit.interfaces import AuditSink
 from ..errors import PluginError
 from ..store import Database
 from .alerts import Alerter
 from .grants import GrantBook
 from .hashing import WordHasher
 from .interfaces import Action
-from .interfaces import VerificationProtocol
+from .interfaces import VerificationPolicy
 from .interfaces import VerifyOutcome
 from .interfaces import VerifyResult
 from .limits import RateLimits
 from .locking import write_transaction
 from .models import CodewordRow
-from .protocol import ProtocolStore
+from .policies import PolicyStore
 
 __all__ = [
     "CHANGE_WORD",
@@ -122,7 +122,7 @@ class Verifier:
     :param hasher: argon2id with the provider's pepper.
     :param audit: the audit chain.
     :param alerter: alerts on wrong words and lockouts.
-    :param protocols: the tenants' protocols.
+    :param policies: the tenants' policies.
     :param limits: the rate limits.
     :param grants: issues grants for right words.
     :param now: the current time (timezone-aware).
@@ -132,9 +132,9 @@ class Verifier:
         self,
         db: Database,
         hasher: WordHasher,
-        audit: SqlAuditLog,
+        audit: AuditSink,
         alerter: Alerter,
-        protocols: ProtocolStore,
+        policies: PolicyStore,
         limits: RateLimits,
         grants: GrantBook,
         now: Callable[[], datetime],
@@ -143,7 +143,7 @@ class Verifier:
         self._hasher = hasher
         self._audit = audit
         self._alerter = alerter
-        self._protocols = protocols
+        self._policies = policies
         self._limits = limits
         self._grants = grants
         self._now = now
@@ -162,7 +162,7 @@ class Verifier:
         self._limits.prune_if_due(now)
         if self._limits.exceeded(tenant, attempt.staff, pseudonym, now):
             return self._record(attempt, VerifyResult(VerifyOutcome.RATE_LIMITED))
-        protocol = self._protocols.get(tenant)
+        protocol = self._policies.get(tenant)
         row = read_row(self._db, tenant, pseudonym)
         for _ in range(_ROUNDS):
             if row is None:
@@ -187,7 +187,7 @@ class Verifier:
     def _settle(
         self,
         attempt: Attempt,
-        protocol: VerificationProtocol,
+        protocol: VerificationPolicy,
         version: int,
         *,
         right: bool,

@@ -4,7 +4,8 @@
 Every page checks its permission before it looks anything up, so a user without it gets the
 same 403 whether or not the client has a word.  Words travel only in POST bodies and are never
 echoed back; appointment ids and grant tokens travel only in POST bodies too.  The clinician's
-pages (enrollment, resets, clearing a pause) are in :mod:`.enrollment`, on the same blueprint.
+pages (enrollment, resets, clearing a pause) are in :mod:`.enrollment`; this module registers
+them on the same blueprint, at the end.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+from flask import Blueprint
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -28,8 +30,13 @@ from ..launch.guard import launch_required
 from ..launch.services import LaunchService
 from ..launch.store import LiveLaunch
 from ..registry import get_service
+from . import enrollment
 from .appointments import CANCEL_REASONS
 from .appointments import AppointmentChanger
+from .context import actor as staff_of
+from .context import done_message
+from .context import patient as patient_of
+from .context import zone as zone_of
 from .errors import BadForm
 from .errors import ChangeNotMade
 from .errors import ChangeRecordPending
@@ -44,11 +51,6 @@ from .grants import GrantRefused
 from .interfaces import Action
 from .interfaces import VerifyOutcome
 from .interfaces import VerifyResult
-from .pages import actor as staff_of
-from .pages import bp
-from .pages import done_message
-from .pages import patient as patient_of
-from .pages import zone as zone_of
 from .schedule import Upcoming
 from .schedule import upcoming
 from .services import CodewordService
@@ -56,6 +58,8 @@ from .services import CodewordService
 __all__ = ["bp"]
 
 log = logging.getLogger(__name__)
+
+bp = Blueprint("codeword", __name__, template_folder="templates")
 
 
 def _requested(live: LiveLaunch) -> str | None:
@@ -295,4 +299,11 @@ def change(live: LiveLaunch) -> Any:
     return redirect(url_for("codeword.index", handle=live.handle, done=granted.action.value), 303)
 
 
-from . import enrollment  # noqa: E402, F401  (registers the clinician pages on bp)
+# The clinician's pages, with the client present: enrollment, a word change or reset, clearing
+# a pause, and a second staff member's approval of a reset.
+bp.add_url_rule("/l/<handle>/codeword/enroll", view_func=enrollment.enroll_page, methods=["GET"])
+bp.add_url_rule("/l/<handle>/codeword/enroll", view_func=enrollment.enroll, methods=["POST"])
+bp.add_url_rule("/l/<handle>/codeword/unlock", view_func=enrollment.unlock, methods=["POST"])
+bp.add_url_rule(
+    "/l/<handle>/codeword/approve", view_func=enrollment.approve, methods=["GET", "POST"]
+)

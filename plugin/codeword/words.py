@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..audit.interfaces import AuditAction
 from ..audit.interfaces import AuditEvent
-from ..audit.services import SqlAuditLog
+from ..audit.interfaces import AuditSink
 from ..errors import PluginError
 from ..store import Database
 from .locking import write_transaction
@@ -97,7 +97,7 @@ class WordStore:
     :param now: the current time (timezone-aware).
     """
 
-    def __init__(self, db: Database, audit: SqlAuditLog, now: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, audit: AuditSink, now: Callable[[], datetime]) -> None:
         self._db = db
         self._audit = audit
         self._now = now

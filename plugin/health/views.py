@@ -14,7 +14,6 @@ from smart_launch.keys import ClientKeys
 
 from ..crypto.interfaces import KeyProvider
 from ..crypto.interfaces import KeyProviderUnavailable
-from ..registry import get_protocol
 from ..registry import get_service
 from ..store import Database
 
@@ -39,7 +38,7 @@ def readyz() -> tuple[Response, int]:
         checks["database"] = "failed"
     keys = get_service(ClientKeys)
     checks["client_keys"] = "ok" if keys.public_jwks()["keys"] else "failed"
-    provider: KeyProvider = get_protocol(KeyProvider)
+    provider = get_service(KeyProvider)
     try:
         provider.check()
         checks["key_provider"] = "ok"

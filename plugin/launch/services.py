@@ -32,7 +32,7 @@ from ..authz import claim_values
 from ..authz import roles_for
 from ..crypto.pseudonyms import Pseudonymizer
 from ..errors import SessionExpired
-from ..tenants.services import SqlTenantRepository
+from ..tenants.interfaces import TenantRepository
 from ..tenants.services import TenantView
 from .errors import RolesNotMapped
 from .limits import LaunchRateLimiter
@@ -105,7 +105,7 @@ class LaunchService:
         self,
         *,
         redirect_uri: str,
-        tenants: SqlTenantRepository,
+        tenants: TenantRepository,
         client: SmartLaunchClient,
         launches: SqlLaunchStore,
         configurations: ConfigurationCache,

@@ -16,7 +16,7 @@ from ..errors import PluginError
 from ..launch.store import LiveLaunch
 from ..outbox.services import Outbox
 from ..store import Database
-from ..tenants.services import SqlTenantRepository
+from ..tenants.interfaces import TenantRepository
 from ..vault.services import VaultService
 from .composer import NoteFacts
 from .composer import compose
@@ -65,7 +65,7 @@ class NotesService:
         vault: VaultService,
         outbox: Outbox,
         audit: AuditSink,
-        tenants: SqlTenantRepository,
+        tenants: TenantRepository,
     ) -> None:
         self._db = db
         self._vault = vault

@@ -30,7 +30,7 @@ from .release import HARMS
 from .release import SCOPES
 from .services import NotesService
 
-__all__ = ["bp"]
+__all__ = ["bp", "editor_page"]
 
 bp = Blueprint("notes", __name__, template_folder="templates")
 
@@ -39,7 +39,9 @@ def _today() -> Any:
     return datetime.now(UTC).date()
 
 
-def _editor(live: LiveLaunch, text: str, *, error: str | None = None, status: int = 200) -> Any:
+def editor_page(live: LiveLaunch, text: str, *, error: str | None = None, status: int = 200) -> Any:
+    """The note editor holding ``text`` with its lint findings; the screening review's finish
+    step opens it too, so the editor is rendered only here."""
     draft = get_service(NotesService).check(text)
     body = render_template(
         "notes/editor.html",
@@ -86,13 +88,13 @@ def index(live: LiveLaunch) -> str:
 @launch_required(Permission.NOTES_WRITE)
 def draft(live: LiveLaunch) -> Any:
     text = get_service(NotesService).draft(facts_from(request.form, _today())).text
-    return _editor(live, text)
+    return editor_page(live, text)
 
 
 @bp.post("/l/<handle>/notes/check")
 @launch_required(Permission.NOTES_WRITE)
 def check(live: LiveLaunch) -> Any:
-    return _editor(live, request.form.get("text", ""))
+    return editor_page(live, request.form.get("text", ""))
 
 
 @bp.post("/l/<handle>/notes/sign")
@@ -106,7 +108,7 @@ def sign(live: LiveLaunch) -> Any:
         )
     except PluginError as exc:
         # Nothing is lost: the clinician's text and choices come back with the message.
-        return _editor(live, text, error=exc.description, status=exc.status_code)
+        return editor_page(live, text, error=exc.description, status=exc.status_code)
     return redirect(url_for("notes.index", handle=live.handle, signed="1"), code=303)
 
 

@@ -64,7 +64,7 @@ class ResourceCreator(Protocol):
 
 
 class TenantDirectory(Protocol):
-    """Looks a tenant up by id (:class:`plugin.tenants.services.SqlTenantRepository`)."""
+    """Looks a tenant up by id (:class:`plugin.tenants.interfaces.TenantRepository`)."""
 
     def by_id(self, tenant_id: str) -> TenantView:
         """The tenant's registration; raises ``IssuerNotAllowed`` when it is unknown."""

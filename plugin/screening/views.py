@@ -36,10 +36,8 @@ from ..content.fhir import questionnaire_json
 from ..content.model import HandoutKind
 from ..launch.guard import launch_required
 from ..launch.store import LiveLaunch
-from ..notes.release import BASES
-from ..notes.release import HARMS
-from ..notes.release import SCOPES
 from ..notes.services import NotesService
+from ..notes.views import editor_page
 from ..registry import get_service
 from .services import ReviewService
 
@@ -228,16 +226,4 @@ def print_handout(live: LiveLaunch, review_id: str, kind: str) -> str:
 @launch_required(Permission.SCREENING_WRITE)
 def finish(live: LiveLaunch, review_id: str) -> Any:
     facts = get_service(ReviewService).finish(live, review_id)
-    notes = get_service(NotesService)
-    draft = notes.draft(facts)
-    return render_template(
-        "notes/editor.html",
-        live=live,
-        draft=draft,
-        kept={},
-        form={},
-        error=None,
-        bases=BASES,
-        harms=HARMS,
-        scopes=SCOPES,
-    )
+    return editor_page(live, get_service(NotesService).draft(facts).text)

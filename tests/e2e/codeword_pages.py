@@ -12,7 +12,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from plugin.codeword.interfaces import VerificationProtocol
+from plugin.codeword.interfaces import VerificationPolicy
 from plugin.codeword.services import CodewordService
 from plugin.registry import get_service
 
@@ -122,8 +122,8 @@ def enroll_paused(flow: Any) -> Any:
 
 def approve_page(flow: Any) -> Any:
     """A forgotten word replaced with a second approval: the admin's approval page."""
-    codewords(flow).protocols.save(
-        "sandbox", VerificationProtocol(second_approval=True), actor="Practitioner/admin"
+    codewords(flow).policies.save(
+        "sandbox", VerificationPolicy(second_approval=True), actor="Practitioner/admin"
     )
     enrolled(flow)
     flow.app.get_by_label("The client forgot the word", exact=False).check()

@@ -37,6 +37,7 @@ from tests.e2e.browser import csp_violations
 from tests.e2e.browser import launch_handle
 from tests.e2e.conftest import VIEWPORT
 from tests.support.servers import Quietline
+from tests.support.servers import map_admin_as_clinician
 from tests.support.servers import register_sandbox_tenant
 from tests.unit.plugin.audit.support import sql
 
@@ -353,20 +354,6 @@ def _register_with(quietline: Quietline, sandbox: RunningSandbox, **changes: Any
         "options": view.options,
     }  # fmt: skip
     quietline.tenants.register(TenantRegistration(**{**fields, **changes}))
-
-
-def map_admin_as_clinician(quietline: Quietline, sandbox: RunningSandbox) -> None:
-    """Give ``Practitioner/admin`` the clinician role too (a second clinician for break-glass)."""
-    mapping = {**DEMO_ROLE_MAPPING, "users": {"Practitioner/admin": ["clinician"]}}
-    register_sandbox_tenant(quietline, sandbox)
-    view = quietline.tenants.by_id("sandbox")
-    quietline.tenants.register(
-        TenantRegistration(
-            id=view.id, name=view.name, iss=view.iss, client_id=view.client_id,
-            auth_method=view.auth_method, scope=view.scope, frame_origins=view.frame_origins,
-            role_mapping=mapping,
-        )
-    )  # fmt: skip
 
 
 @pytest.fixture(autouse=True)

@@ -22,61 +22,47 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
-from plugin.content import FEAR
 from plugin.content import HOTLINES
 from plugin.content import PRINT_SAFETY_QUESTION
 from plugin.content import RISK_DOMAINS
-from plugin.content import SAFETY_PLAN
 from plugin.content import SLII
 from plugin.content import SPJ_LABEL
 from plugin.outbox.worker import OutboxWorker
 from plugin.registry import get_service
-from smart_launch.backend import BackendServicesClient
-from smart_launch.keys import ClientKeys
 from smart_launch.sandbox.server import RunningSandbox
 from tests.e2e.browser import SCREENSHOTS
 from tests.e2e.browser import csp_violations
+from tests.support.answers import BANNED
+from tests.support.answers import FEAR_TEXT
+from tests.support.answers import PLAN_TEXT
+from tests.support.answers import SECRET_FEAR
+from tests.support.answers import SECRET_PLAN
+from tests.support.reader import CONFIDENTIALITY
+from tests.support.reader import ehr_documents
+from tests.support.reader import reader_options
 from tests.support.servers import Quietline
 
 pytestmark = pytest.mark.browser
 
-READER = ClientKeys.generate()
-CONF = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 
 _SLII = {item.link_id: item for section in SLII for item in section.items}
 FOLLOWING = _SLII["surveillance.following"]  # pre-marks "followed" (psychological harm)
 TURNING_UP = _SLII["life-invasion.turning-up"]  # pre-marks "in person" (violence)
 THREATS = _SLII["intimidation.threats-harm"]  # the new tactic on the second visit
 TRACKER = _SLII["surveillance.tracker"]
-FEAR_TEXT = next(item for item in FEAR.items if item.kind == "text")
-PLAN_TEXT = next(item for s in SAFETY_PLAN for item in s.prompts if item.kind == "text")
 VIOLENCE = {f.id: f for d in RISK_DOMAINS if d.key == "violence" for f in d.factors}
 CONTROLLING = VIOLENCE["violence.controlling-jealous"]  # not pre-marked: the clinician marks it
 
-SECRET_FEAR = "afraid he will find the new flat on Juniper Road"
-SECRET_PLAN = "keep spare keys with Aunt Rosalind"
 SECRET_RATIONALE = "Turns up at the bakery most weeks since the hearing"
 KEYBOARD_FEAR = "that he waits outside the gym again"
-BANNED = ("stalk", "abuse", "violen", "victim", "harass", "safety plan", "domestic")
 
 
 @pytest.fixture
 def sandbox_options() -> dict[str, Any]:
     """A separate backend client the test uses to read what reached the EHR."""
-    return {
-        "extra_clients": (
-            {
-                "client_id": "reader",
-                "auth_method": "private_key_jwt",
-                "jwks": READER.public_jwks(),
-                "scope": "system/DocumentReference.rs",
-                "grant_types": ["client_credentials"],
-            },
-        )
-    }
+    return reader_options()
 
 
 class Clinician:
@@ -140,24 +126,6 @@ def _shot(me: Clinician, name: str, at: str | None = None) -> None:
         )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     me.page.screenshot(path=str(SCREENSHOTS / f"clinician-{name}.png"))
-
-
-def _reader_documents(sandbox: RunningSandbox) -> list[dict[str, Any]]:
-    """DocumentReferences of pat-1, read with the separate "reader" backend client."""
-    backend = BackendServicesClient(
-        sandbox.fhir_base, "reader", READER, "system/DocumentReference.rs"
-    )
-    response = requests.get(
-        f"{sandbox.fhir_base}/DocumentReference",
-        params={"subject": "Patient/pat-1"},
-        headers={
-            "Authorization": f"Bearer {backend.access_token()}",
-            "Accept": "application/fhir+json",
-        },
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text[:300]
-    return [entry["resource"] for entry in response.json().get("entry", [])]
 
 
 def _print_discreet_card(me: Clinician, tmp_path: Path) -> None:
@@ -293,10 +261,10 @@ def test_review_from_the_chart_to_a_signed_note_in_the_ehr(
 
     # Delivered by the outbox; the EHR holds a labelled note with no answer text.
     assert get_service(OutboxWorker, quietline.app).run_once() == 1
-    (document,) = _reader_documents(sandbox)
+    (document,) = ehr_documents(sandbox, {"subject": "Patient/pat-1"})
     codes = [(label["system"], label["code"]) for label in document["meta"]["security"]]
     assert {code for _, code in codes} == {"R", "SDV", "PSY", "NORDSCLCD"}
-    assert [code for system, code in codes if system == CONF] == ["R"]
+    assert [code for system, code in codes if system == CONFIDENTIALITY] == ["R"]
     sent = base64.b64decode(document["content"][0]["attachment"]["data"]).decode()
     assert sent == note.strip()
     everything = json.dumps(document)

@@ -17,7 +17,7 @@ from plugin.audit.models import AuditEntry
 from plugin.codeword.errors import ChangeRecordPending
 from plugin.codeword.interfaces import Action
 from plugin.codeword.interfaces import PatientFacts
-from plugin.codeword.interfaces import VerificationProtocol
+from plugin.codeword.interfaces import VerificationPolicy
 from plugin.codeword.interfaces import VerifyOutcome
 from plugin.codeword.models import ChangeIntent
 from plugin.codeword.models import CodewordGrant
@@ -56,6 +56,16 @@ def setup(quietline: Quietline, sandbox: RunningSandbox) -> tuple[CodewordServic
         client_present=True,
     )
     return codewords, reconciler
+
+
+def _first_pass(
+    setup: tuple[CodewordService, Reconciler], patient: str = "pat-1"
+) -> tuple[Reconciler, str]:
+    """Run the reconciler's first pass; return it and ``patient``'s next appointment id."""
+    _, reconciler = setup
+    reconciler.run_once("sandbox")
+    _, next_id, _ = APPOINTMENTS[patient]
+    return reconciler, next_id
 
 
 def _ehr_edit(sandbox: RunningSandbox, appointment_id: str, **changes: Any) -> None:
@@ -108,9 +118,7 @@ def test_first_pass_records_and_raises_nothing(
 def test_an_ehr_change_without_a_grant_alerts_clinician_and_admin(
     quietline: Quietline, sandbox: RunningSandbox, setup: tuple[CodewordService, Reconciler]
 ) -> None:
-    _, reconciler = setup
-    reconciler.run_once("sandbox")
-    _, next_id, _ = APPOINTMENTS["pat-1"]
+    reconciler, next_id = _first_pass(setup)
     _ehr_edit(sandbox, next_id, status="cancelled")
 
     report = reconciler.run_once("sandbox")
@@ -133,9 +141,7 @@ def test_an_ehr_change_without_a_grant_alerts_clinician_and_admin(
 def test_workflow_updates_are_not_changes(
     sandbox: RunningSandbox, setup: tuple[CodewordService, Reconciler]
 ) -> None:
-    _, reconciler = setup
-    reconciler.run_once("sandbox")
-    _, next_id, _ = APPOINTMENTS["pat-1"]
+    reconciler, next_id = _first_pass(setup)
     _ehr_edit(sandbox, next_id, status="checked-in", comment="Arrived at reception")
     assert reconciler.run_once("sandbox").bypasses == 0
 
@@ -143,9 +149,8 @@ def test_workflow_updates_are_not_changes(
 def test_a_change_backed_by_a_used_grant_is_not_a_bypass(
     quietline: Quietline, sandbox: RunningSandbox, setup: tuple[CodewordService, Reconciler]
 ) -> None:
-    codewords, reconciler = setup
-    reconciler.run_once("sandbox")
-    _, next_id, _ = APPOINTMENTS["pat-1"]
+    codewords, _ = setup
+    reconciler, next_id = _first_pass(setup)
     token = _verified(codewords, Action.CANCEL, next_id)
     grant = codewords.claim(
         tenant="sandbox",
@@ -166,10 +171,10 @@ def test_a_booking_without_verification_is_caught_when_the_protocol_covers_booki
     quietline: Quietline, sandbox: RunningSandbox, setup: tuple[CodewordService, Reconciler]
 ) -> None:
     codewords, reconciler = setup
-    protocol = VerificationProtocol(
+    protocol = VerificationPolicy(
         actions=frozenset({Action.BOOK, Action.RESCHEDULE, Action.CANCEL})
     )
-    codewords.protocols.save("sandbox", protocol, actor="Practitioner/admin-test")
+    codewords.policies.save("sandbox", protocol, actor="Practitioner/admin-test")
     reconciler.run_once("sandbox")
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=20)
     booking = {
@@ -198,9 +203,7 @@ def test_a_booking_without_verification_is_caught_when_the_protocol_covers_booki
 def test_unprotected_clients_are_not_watched(
     quietline: Quietline, sandbox: RunningSandbox, setup: tuple[CodewordService, Reconciler]
 ) -> None:
-    _, reconciler = setup
-    reconciler.run_once("sandbox")
-    _, next_id, _ = APPOINTMENTS["pat-2"]
+    reconciler, next_id = _first_pass(setup, "pat-2")
     _ehr_edit(sandbox, next_id, status="cancelled")
     assert reconciler.run_once("sandbox").bypasses == 0
 
@@ -208,9 +211,7 @@ def test_unprotected_clients_are_not_watched(
 def test_an_ehr_outage_leaves_the_cursor_for_the_next_pass(
     quietline: Quietline, sandbox: RunningSandbox, setup: tuple[CodewordService, Reconciler]
 ) -> None:
-    _, reconciler = setup
-    reconciler.run_once("sandbox")
-    _, next_id, _ = APPOINTMENTS["pat-1"]
+    reconciler, next_id = _first_pass(setup)
     _ehr_edit(sandbox, next_id, status="cancelled")
     sandbox.stop()
     assert reconciler.run_all() == []  # the failing tenant is logged and skipped
@@ -244,9 +245,7 @@ def test_a_change_whose_record_failed_is_completed_by_the_pass_and_is_not_a_bypa
 ) -> None:
     """The front desk moves the appointment; the EHR takes it, but queuing the Provenance fails
     once.  The page says the appointment was changed; the next pass completes the record."""
-    _, reconciler = setup
-    reconciler.run_once("sandbox")
-    _, next_id, _ = APPOINTMENTS["pat-1"]
+    reconciler, next_id = _first_pass(setup)
     outbox = get_service(Outbox, quietline.app)
     real_enqueue = outbox.enqueue
     faults = [0]

@@ -20,7 +20,6 @@ from plugin.cds.cards import SUMMARY
 from plugin.codeword.interfaces import PatientFacts
 from plugin.codeword.services import CodewordService
 from plugin.crypto.interfaces import KeyProvider
-from plugin.registry import get_protocol
 from plugin.registry import get_service
 from plugin.server import ServerThread
 from plugin.store import Database
@@ -196,5 +195,5 @@ def test_many_calls_at_once_are_all_answered_and_audited(
     assert [r.status_code for r in responses] == [200] * 64
     assert sorted(len(r.json()["cards"]) for r in responses) == [0] * 32 + [1] * 32
     assert len(audit_entries(quietline.app, "cds:hook:call")) == 64
-    provider: KeyProvider = get_protocol(KeyProvider, quietline.app)
+    provider = get_service(KeyProvider, quietline.app)
     assert verify_chain(get_service(Database, quietline.app), provider, "sandbox").ok

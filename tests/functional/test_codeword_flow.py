@@ -17,7 +17,6 @@ from plugin.codeword.alerts import COMMUNICATION_TEXT
 from plugin.codeword.alerts import NOTICE_TEXT
 from plugin.codeword.errors import NotThisClient
 from plugin.crypto.interfaces import KeyProvider
-from plugin.registry import get_protocol
 from plugin.registry import get_service
 from plugin.store import Base
 from plugin.store import Database
@@ -116,7 +115,7 @@ def test_the_whole_story(
     ):
         assert expected in actions
     db = get_service(Database, quietline.app)
-    provider: KeyProvider = get_protocol(KeyProvider, quietline.app)
+    provider = get_service(KeyProvider, quietline.app)
     assert verify_chain(db, provider, "sandbox").ok
     assert not any(WORD in value for value in _all_values(db))
     assert WORD not in caplog.text

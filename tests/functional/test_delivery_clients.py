@@ -133,6 +133,17 @@ def _end(walker: Walker, base: str) -> None:
     assert ended.status_code == 200
 
 
+def _sign_in_an_ended_launch(
+    quietline: Quietline, sandbox: RunningSandbox, walker: Walker, backend: BackendClient | None
+) -> str:
+    """Register the tenant with ``backend``, sign a note in a launch and end it; returns its base."""
+    _register(quietline, sandbox, backend=backend)
+    base = _launch(walker, sandbox)
+    _sign(walker, base)
+    _end(walker, base)
+    return base
+
+
 def _document_writes(sandbox: RunningSandbox) -> list[WriteRecord]:
     return [w for w in sandbox.request_log.writes() if w.resource_type == "DocumentReference"]
 
@@ -168,10 +179,7 @@ def test_a_note_signed_during_the_launch_is_written_as_the_clinician(
 def test_after_the_launch_ended_the_backend_client_writes(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
-    _register(quietline, sandbox, backend=_backend(quietline))
-    base = _launch(walker, sandbox)
-    _sign(walker, base)
-    _end(walker, base)
+    _sign_in_an_ended_launch(quietline, sandbox, walker, _backend(quietline))
 
     assert get_service(OutboxWorker, quietline.app).run_once() == 1
 
@@ -184,10 +192,7 @@ def test_after_the_launch_ended_the_backend_client_writes(
 def test_without_credentials_the_delivery_needs_attention_until_a_backend_client_is_registered(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
-    _register(quietline, sandbox, backend=None)
-    base = _launch(walker, sandbox)
-    _sign(walker, base)
-    _end(walker, base)
+    base = _sign_in_an_ended_launch(quietline, sandbox, walker, None)
     worker = get_service(OutboxWorker, quietline.app)
 
     assert worker.run_once() == 1
@@ -224,10 +229,7 @@ def test_a_refused_backend_client_needs_attention(
         signing_alg="RS384",
         scope=quietline.settings.outbox_scope,
     )
-    _register(quietline, sandbox, backend=refused)
-    base = _launch(walker, sandbox)
-    _sign(walker, base)
-    _end(walker, base)
+    _sign_in_an_ended_launch(quietline, sandbox, walker, refused)
 
     assert get_service(OutboxWorker, quietline.app).run_once() == 1
 
@@ -247,10 +249,7 @@ def _item_ids(quietline: Quietline) -> list[str]:
 def test_the_home_page_offers_the_retry_to_whoever_queued_it(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
-    _register(quietline, sandbox, backend=None)
-    base = _launch(walker, sandbox)
-    _sign(walker, base)
-    _end(walker, base)
+    base = _sign_in_an_ended_launch(quietline, sandbox, walker, None)
     get_service(OutboxWorker, quietline.app).run_once()
     (item_id,) = _item_ids(quietline)
 

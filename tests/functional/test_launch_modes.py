@@ -3,28 +3,29 @@
 
 from __future__ import annotations
 
-import html as html_lib
-import re
 from typing import Any
 
 import pytest
+import requests
 
 from plugin.content import CONTENT_VERSION
-from plugin.content import FEAR
 from plugin.demo import cds_client_options
 from plugin.launch.scopes import DEFAULT_SCOPE
 from plugin.launch.services import LaunchService
 from plugin.registry import get_service
 from smart_launch.sandbox.server import RunningSandbox
+from tests.support.answers import FEAR_TEXT
 from tests.support.forms import csrf
 from tests.support.forms import textarea
+from tests.support.launches import chart_launch
+from tests.support.launches import register_secret_client
+from tests.support.launches import relaunch_link
+from tests.support.launches import session_notice
+from tests.support.launches import sign_in_and_pick
 from tests.support.servers import Quietline
-from tests.support.servers import register_sandbox_tenant
 from tests.support.walker import Walker
-from tests.support.walker import iframe_src
 
 SECRET = "s3cret-for-tests-only"
-FEAR_TEXT = next(i for i in FEAR.items if i.kind == "text")
 DRAFT_TEXT = "draft words the clinician typed before the session ended"
 OFFLINE_SCOPE = f"{DEFAULT_SCOPE} offline_access launch/patient"
 
@@ -45,26 +46,33 @@ def sandbox_options(request: pytest.FixtureRequest) -> dict[str, Any]:
     return options
 
 
+def _modes(**options: object) -> pytest.MarkDecorator:
+    """Run the test against a sandbox started with ``options``."""
+    return pytest.mark.parametrize("sandbox_options", [options], indirect=True)
+
+
 def _register(quietline: Quietline, sandbox: RunningSandbox, **options: Any) -> None:
-    register_sandbox_tenant(
+    register_secret_client(
         quietline,
         sandbox,
-        auth_method="client_secret_basic",
-        client_id="basic-app",
-        client_secret=SECRET,
+        "basic-app",
+        SECRET,
         options={**cds_client_options(sandbox.url), **options},
     )
 
 
-def _launch(walker: Walker, sandbox: RunningSandbox, user: str = "therapist") -> Any:
-    chart = walker.get(f"{sandbox.url}/ehr/launch?patient=pat-1&user={user}&app=basic-app")
-    assert chart.status_code == 200, chart.text[:300]
-    return walker.get(iframe_src(chart.text))
+def _launch(walker: Walker, sandbox: RunningSandbox, user: str = "therapist") -> requests.Response:
+    return chart_launch(walker, sandbox, "basic-app", user=user)
 
 
-def _hidden_fields(page: str) -> dict[str, str]:
-    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page)
-    return {name: html_lib.unescape(value) for name, value in fields}
+def _open(
+    quietline: Quietline, sandbox: RunningSandbox, walker: Walker, **options: Any
+) -> requests.Response:
+    """Register the secret-authenticated client with ``options``, launch it and see the page."""
+    _register(quietline, sandbox, **options)
+    page = _launch(walker, sandbox)
+    assert page.status_code == 200, page.text[:400]
+    return page
 
 
 def _live(quietline: Quietline, walker: Walker, url: str) -> Any:
@@ -76,7 +84,7 @@ def _live(quietline: Quietline, walker: Walker, url: str) -> Any:
     return get_service(LaunchService, quietline.app).open(handle, lookup_hash(cookie))
 
 
-@pytest.mark.parametrize("sandbox_options", [{"fhir_user_type": "PractitionerRole"}], indirect=True)
+@_modes(fhir_user_type="PractitionerRole")
 def test_relative_practitioner_role_user_gets_the_roles_of_that_role(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
@@ -88,19 +96,17 @@ def test_relative_practitioner_role_user_gets_the_roles_of_that_role(
     assert live.roles == ("front_desk",)
 
 
-@pytest.mark.parametrize("sandbox_options", [{"fhir_user_type": "Person"}], indirect=True)
+@_modes(fhir_user_type="Person")
 def test_person_user_gets_the_roles_of_the_linked_practitioner(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
-    _register(quietline, sandbox)
-    page = _launch(walker, sandbox)
-    assert page.status_code == 200, page.text[:400]
+    page = _open(quietline, sandbox, walker)
     live = _live(quietline, walker, page.url)
     assert live.context.fhir_user_type == "Person"
     assert live.roles == ("clinician",)
 
 
-@pytest.mark.parametrize("sandbox_options", [{"fhir_user_type": "PractitionerRole"}], indirect=True)
+@_modes(fhir_user_type="PractitionerRole")
 def test_unmapped_user_is_denied_with_what_the_admin_must_map(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
@@ -135,7 +141,7 @@ def _reregister(quietline: Quietline, sandbox: RunningSandbox, mapping: dict[str
     )
 
 
-@pytest.mark.parametrize("sandbox_options", [{"id_token_alg": "ES256"}], indirect=True)
+@_modes(id_token_alg="ES256")
 def test_es256_id_tokens_are_accepted(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
@@ -147,13 +153,11 @@ def test_es256_id_tokens_are_accepted(
     assert _live(quietline, walker, page.url).roles == ("clinician",)
 
 
-@pytest.mark.parametrize("sandbox_options", [{"refresh_requires_offline": True}], indirect=True)
+@_modes(refresh_requires_offline=True)
 def test_offline_access_is_requested_when_the_tenant_allows_it(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
-    _register(quietline, sandbox, offline_access=True)
-    page = _launch(walker, sandbox)
-    assert page.status_code == 200, page.text[:400]
+    page = _open(quietline, sandbox, walker, offline_access=True)
     scope = sandbox.request_log.matching("/auth/authorize")[0].args["scope"].split()
     assert "offline_access" in scope
     assert "online_access" not in scope
@@ -161,35 +165,20 @@ def test_offline_access_is_requested_when_the_tenant_allows_it(
     assert "session-notice" not in page.text
 
 
-@pytest.mark.parametrize(
-    "sandbox_options",
-    [{"refresh_requires_offline": True, "access_token_lifetime": 300}],
-    indirect=True,
-)
+@_modes(refresh_requires_offline=True, access_token_lifetime=300)
 def test_without_a_refresh_token_the_page_warns_and_relaunch_returns_there(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
-    _register(quietline, sandbox)
-    page = _launch(walker, sandbox)
-    assert page.status_code == 200, page.text[:400]
+    page = _open(quietline, sandbox, walker)
     old = _live(quietline, walker, page.url)
     assert old.tokens.refresh_token is None
-    notice = re.search(r'<p class="session-notice"[^>]*>(.*?)</p>', page.text, re.DOTALL)
-    assert notice is not None
-    assert "ends in about" in notice.group(1)
-    link = html_lib.unescape(re.search(r'href="([^"]+)"', notice.group(1)).group(1))
+    assert "ends in about" in session_notice(page.text)
+    link = relaunch_link(page.text)
 
     login = walker.get(quietline.url + link)
     assert "Sign in and continue" in login.text
-    picker = walker.post(
-        login.url.split("?")[0],
-        {**_hidden_fields(login.text), "user": "therapist", "action": "login"},
-    )
+    picker, back = sign_in_and_pick(walker, login, "pat-1")
     assert "Allow access to this patient" in picker.text, picker.text[:400]
-    back = walker.post(
-        picker.url.split("?")[0],
-        {**_hidden_fields(picker.text), "patient": "pat-1", "action": "patient"},
-    )
 
     assert back.status_code == 200, back.text[:400]
     new_handle = back.url.split("/l/")[1].split("/")[0]
@@ -197,17 +186,11 @@ def test_without_a_refresh_token_the_page_warns_and_relaunch_returns_there(
     assert back.url.endswith(f"/l/{new_handle}/")
 
 
-@pytest.mark.parametrize(
-    "sandbox_options",
-    [{"refresh_requires_offline": True, "access_token_lifetime": 300}],
-    indirect=True,
-)
+@_modes(refresh_requires_offline=True, access_token_lifetime=300)
 def test_relaunch_returns_to_the_draft_with_its_answers(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
-    _register(quietline, sandbox)
-    home = _launch(walker, sandbox)
-    assert home.status_code == 200, home.text[:400]
+    home = _open(quietline, sandbox, walker)
     base = home.url.rstrip("/")
     index = walker.get(f"{base}/review/")
     screening = walker.post(f"{base}/review/start", {"csrf": csrf(index.text)})
@@ -218,20 +201,11 @@ def test_relaunch_returns_to_the_draft_with_its_answers(
          FEAR_TEXT.link_id: DRAFT_TEXT},
     )  # fmt: skip
     assert saved.status_code == 200, saved.text[:400]
-    notice = re.search(r'<p class="session-notice"[^>]*>(.*?)</p>', saved.text, re.DOTALL)
-    assert notice is not None
-    link = html_lib.unescape(re.search(r'href="([^"]+)"', notice.group(1)).group(1))
+    link = relaunch_link(saved.text)
     assert "/review/" in link  # the relaunch link names the page the user is on
 
     login = walker.get(quietline.url + link)
-    picker = walker.post(
-        login.url.split("?")[0],
-        {**_hidden_fields(login.text), "user": "therapist", "action": "login"},
-    )
-    back = walker.post(
-        picker.url.split("?")[0],
-        {**_hidden_fields(picker.text), "patient": "pat-1", "action": "patient"},
-    )
+    _, back = sign_in_and_pick(walker, login, "pat-1")
 
     assert back.status_code == 200, back.text[:400]
     old_handle = base.split("/l/")[1]
@@ -242,23 +216,11 @@ def test_relaunch_returns_to_the_draft_with_its_answers(
     assert DRAFT_TEXT in textarea(back.text, FEAR_TEXT.link_id)
 
 
-@pytest.mark.parametrize(
-    "sandbox_options",
-    [
-        {
-            "refresh_requires_offline": True,
-            "fhir_user_type": "PractitionerRole",
-            "id_token_alg": "ES256",
-        }
-    ],
-    indirect=True,
-)
+@_modes(refresh_requires_offline=True, fhir_user_type="PractitionerRole", id_token_alg="ES256")
 def test_all_modes_together_with_a_secret_authenticated_client(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
-    _register(quietline, sandbox, offline_access=True)
-    page = _launch(walker, sandbox)
-    assert page.status_code == 200, page.text[:400]
+    page = _open(quietline, sandbox, walker, offline_access=True)
     token = sandbox.request_log.matching("/auth/token")[0]
     assert token.headers["Authorization"].startswith("Basic ")
     live = _live(quietline, walker, page.url)

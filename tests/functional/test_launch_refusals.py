@@ -9,28 +9,22 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import func
-from sqlalchemy import select
 from sqlalchemy import update
 
 from plugin.launch.models import LaunchRecord
 from plugin.registry import get_service
 from plugin.store import Database
 from smart_launch.sandbox.server import RunningSandbox
+from tests.support.launches import callback_url
+from tests.support.launches import error_code
+from tests.support.launches import row_count
 from tests.support.servers import Quietline
 from tests.support.walker import Walker
 from tests.support.walker import ehr_launch_url
 
 
 def _launch_count(quietline: Quietline) -> int:
-    with get_service(Database, quietline.app).session() as session:
-        return int(session.scalar(select(func.count()).select_from(LaunchRecord)) or 0)
-
-
-def _error(page) -> str:
-    marker = 'data-error="'
-    start = page.text.index(marker) + len(marker)
-    return page.text[start : page.text.index('"', start)]
+    return row_count(quietline, LaunchRecord)
 
 
 def test_unlisted_iss_is_refused_without_any_outbound_request(
@@ -40,7 +34,7 @@ def test_unlisted_iss_is_refused_without_any_outbound_request(
     for iss in (sandbox.url + "/other-fhir", "http://127.0.0.1:9/fhir", "javascript:alert(1)"):
         page = walker.get(f"{quietline.url}/launch?iss={iss}&launch=abc")
         assert page.status_code == 400
-        assert _error(page) == "issuer_not_allowed"
+        assert error_code(page) == "issuer_not_allowed"
         assert "not registered with Quietline" in page.text
     assert list(sandbox.request_log) == []
 
@@ -58,7 +52,7 @@ def test_missing_state_is_refused_before_any_token_request(
 ) -> None:
     page = walker.get(f"{quietline.url}/callback?code=abc")
     assert page.status_code == 400
-    assert _error(page) == "invalid_state"
+    assert error_code(page) == "invalid_state"
     assert sandbox.request_log.matching("/auth/token") == []
 
 
@@ -69,20 +63,18 @@ def test_replayed_state_is_refused_and_the_code_is_not_exchanged_twice(
     callback = next(url for url in walker.visited if urlsplit(url).path == "/callback")
     replay = walker.get(callback)
     assert replay.status_code == 400
-    assert _error(replay) == "invalid_state"
+    assert error_code(replay) == "invalid_state"
     assert len(sandbox.request_log.matching("/auth/token")) == 1
 
 
 def test_state_from_another_browser_is_refused(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
-    launch = walker.get(ehr_launch_url(walker, sandbox.url, "pat-1", "therapist"), follow=False)
-    authorize = walker.get(launch.headers["Location"], follow=False)
-    callback = authorize.headers["Location"]
+    callback = callback_url(walker, sandbox)
     stranger = Walker()
     page = stranger.get(callback)
     assert page.status_code == 400
-    assert _error(page) == "invalid_state"
+    assert error_code(page) == "invalid_state"
     assert sandbox.request_log.matching("/auth/token") == []
     assert _launch_count(quietline) == 0
 
@@ -104,7 +96,7 @@ def test_discovery_without_safe_pkce_is_refused_before_authorize(
     setattr(sandbox.config.faults, fault, True)
     page = walker.get(ehr_launch_url(walker, sandbox.url, "pat-1", "therapist"))
     assert page.status_code == 502
-    assert _error(page) == "invalid_smart_configuration"
+    assert error_code(page) == "invalid_smart_configuration"
     assert "PKCE" in page.text
     assert sandbox.request_log.matching("/auth/authorize") == []
 
@@ -116,7 +108,7 @@ def test_bad_id_token_creates_no_session(
     sandbox.config.faults.id_token_fault = fault
     page = walker.get(ehr_launch_url(walker, sandbox.url, "pat-1", "therapist"))
     assert page.status_code == 401
-    assert _error(page) == "invalid_id_token"
+    assert error_code(page) == "invalid_id_token"
     assert "sign-in refused" in page.text
     assert _launch_count(quietline) == 0
 
@@ -131,7 +123,7 @@ def test_expired_session_shows_relaunch_prompt(
         session.execute(update(LaunchRecord).values(expires_at=past))
     page = walker.get(home.url)
     assert page.status_code == 401
-    assert _error(page) == "session_expired"
+    assert error_code(page) == "session_expired"
     assert "open Quietline again from the client's chart" in page.text
     assert "Traceback" not in page.text
 
@@ -142,7 +134,7 @@ def test_launch_page_without_cookie_is_refused(
     home = walker.get(ehr_launch_url(walker, sandbox.url, "pat-1", "therapist"))
     page = Walker().get(home.url)
     assert page.status_code == 401
-    assert _error(page) == "session_expired"
+    assert error_code(page) == "session_expired"
 
 
 def test_ehr_outage_during_launch_gives_a_clear_page(

@@ -4,19 +4,21 @@
 from __future__ import annotations
 
 import base64
-import html as html_lib
 import re
 from typing import Any
 
 import pytest
+import requests
 
 from plugin.launch.scopes import DEFAULT_SCOPE
 from smart_launch.sandbox.server import RunningSandbox
+from tests.support.forms import hidden_fields
+from tests.support.launches import chart_launch
+from tests.support.launches import register_secret_client
+from tests.support.launches import sign_in_and_pick
 from tests.support.servers import Quietline
-from tests.support.servers import register_sandbox_tenant
 from tests.support.walker import Walker
 from tests.support.walker import ehr_launch_url
-from tests.support.walker import iframe_src
 
 SECRET = "s3cret-for-tests-only"
 NARROW = " ".join(
@@ -47,24 +49,28 @@ def sandbox_options() -> dict[str, Any]:
     }
 
 
-def _chart_launch(walker: Walker, sandbox: RunningSandbox, app: str, patient: str = "pat-1"):
-    chart = walker.get(f"{sandbox.url}/ehr/launch?patient={patient}&user=therapist&app={app}")
-    assert chart.status_code == 200, chart.text[:300]
-    return walker.get(iframe_src(chart.text))
+def _secret_launch(
+    quietline: Quietline, sandbox: RunningSandbox, walker: Walker, app: str
+) -> requests.Response:
+    """Register ``app`` as the tenant's secret-authenticated client and launch it from the
+    chart; the launch must succeed."""
+    register_secret_client(quietline, sandbox, app, SECRET)
+    page = chart_launch(walker, sandbox, app)
+    assert page.status_code == 200, page.text[:400]
+    return page
+
+
+def _ehr_home(walker: Walker, sandbox: RunningSandbox) -> requests.Response:
+    """Launch Quietline from pat-1's chart as the therapist, with the default client."""
+    home = walker.get(ehr_launch_url(walker, sandbox.url, "pat-1", "therapist"))
+    assert home.status_code == 200
+    return home
 
 
 def test_client_secret_basic_uses_the_header_and_no_body_credentials(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
-    register_sandbox_tenant(
-        quietline,
-        sandbox,
-        auth_method="client_secret_basic",
-        client_id="basic-app",
-        client_secret=SECRET,
-    )
-    page = _chart_launch(walker, sandbox, "basic-app")
-    assert page.status_code == 200, page.text[:400]
+    _secret_launch(quietline, sandbox, walker, "basic-app")
     token = sandbox.request_log.matching("/auth/token")[0]
     auth = token.headers["Authorization"]
     assert auth.startswith("Basic ")
@@ -77,15 +83,7 @@ def test_client_secret_basic_uses_the_header_and_no_body_credentials(
 def test_narrower_grant_disables_dependent_features_without_403(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
-    register_sandbox_tenant(
-        quietline,
-        sandbox,
-        auth_method="client_secret_basic",
-        client_id="narrow-app",
-        client_secret=SECRET,
-    )
-    page = _chart_launch(walker, sandbox, "narrow-app")
-    assert page.status_code == 200
+    page = _secret_launch(quietline, sandbox, walker, "narrow-app")
     assert "granted less access than Quietline asked for" in page.text
     notes = re.search(r'data-capability="notes">(.*?)</li>', page.text, re.DOTALL)
     assert notes is not None
@@ -99,8 +97,7 @@ def test_refresh_rotates_and_never_reuses_a_refresh_token(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
     # Tokens live 30 s, under the 60 s refresh margin: every banner read refreshes first.
-    home = walker.get(ehr_launch_url(walker, sandbox.url, "pat-1", "therapist"))
-    assert home.status_code == 200
+    home = _ehr_home(walker, sandbox)
     for _ in range(3):
         assert walker.get(home.url).status_code == 200
     refreshes = [
@@ -116,8 +113,7 @@ def test_refresh_rotates_and_never_reuses_a_refresh_token(
 def test_ehr_outage_during_refresh_keeps_the_page_and_says_so(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
-    home = walker.get(ehr_launch_url(walker, sandbox.url, "pat-1", "therapist"))
-    assert home.status_code == 200
+    home = _ehr_home(walker, sandbox)
     sandbox.stop()
     page = walker.get(home.url)
     assert page.status_code == 200
@@ -128,31 +124,12 @@ def test_ehr_outage_during_refresh_keeps_the_page_and_says_so(
 def test_refused_refresh_ends_the_launch_with_a_relaunch_prompt(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
-    register_sandbox_tenant(
-        quietline,
-        sandbox,
-        auth_method="client_secret_basic",
-        client_id="basic-app",
-        client_secret=SECRET,
-    )
-    home = _chart_launch(walker, sandbox, "basic-app")
-    assert home.status_code == 200
-    register_sandbox_tenant(
-        quietline,
-        sandbox,
-        auth_method="client_secret_basic",
-        client_id="basic-app",
-        client_secret="not-the-secret",
-    )
+    home = _secret_launch(quietline, sandbox, walker, "basic-app")
+    register_secret_client(quietline, sandbox, "basic-app", "not-the-secret")
     page = walker.get(home.url)
     assert page.status_code == 401
     assert 'data-error="session_expired"' in page.text
     assert walker.get(home.url).status_code == 401
-
-
-def _hidden_fields(html: str) -> dict[str, str]:
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
-    return {k: html_lib.unescape(v) for k, v in fields.items()}
 
 
 def test_standalone_launch_with_login_and_patient_picker(
@@ -160,22 +137,15 @@ def test_standalone_launch_with_login_and_patient_picker(
 ) -> None:
     form = walker.get(f"{quietline.url}/standalone/sandbox")
     assert form.status_code == 200
-    csrf = _hidden_fields(form.text)["csrf"]
+    csrf = hidden_fields(form.text)["csrf"]
     login = walker.post(f"{quietline.url}/standalone/sandbox", {"csrf": csrf})
     assert login.status_code == 200
     assert "Sign in and continue" in login.text
     authorize = sandbox.request_log.matching("/auth/authorize")[0]
     assert "launch" not in authorize.args
     assert "launch/patient" in authorize.args["scope"].split()
-    picker = walker.post(
-        login.url.split("?")[0],
-        {**_hidden_fields(login.text), "user": "therapist", "action": "login"},
-    )
+    picker, home = sign_in_and_pick(walker, login, "pat-3")
     assert "Allow access to this patient" in picker.text
-    home = walker.post(
-        picker.url.split("?")[0],
-        {**_hidden_fields(picker.text), "patient": "pat-3", "action": "patient"},
-    )
     assert home.status_code == 200, home.text[:300]
     assert 'id="patient-name"' in home.text
 

@@ -14,43 +14,29 @@ import requests
 from sqlalchemy import select
 
 from plugin.audit.models import AuditEntry
-from plugin.demo import DEMO_ROLE_MAPPING
 from plugin.notes.documents import NOTE_IDENTIFIER_SYSTEM
 from plugin.outbox.models import OutboxItem
 from plugin.outbox.worker import OutboxWorker
 from plugin.registry import get_service
 from plugin.store import Database
-from plugin.tenants.services import TenantRegistration
 from plugin.vault.models import VaultRecord
-from smart_launch.backend import BackendServicesClient
-from smart_launch.keys import ClientKeys
 from smart_launch.sandbox.server import RunningSandbox
 from tests.support.forms import csrf
 from tests.support.forms import finding_ids
 from tests.support.forms import textarea
+from tests.support.reader import CONFIDENTIALITY
+from tests.support.reader import ehr_documents
+from tests.support.reader import reader_options
 from tests.support.servers import Quietline
-from tests.support.servers import register_sandbox_tenant
+from tests.support.servers import map_admin_as_clinician
 from tests.support.walker import Walker
 from tests.support.walker import ehr_launch_url
-
-CONF = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
-READER = ClientKeys.generate()
 
 
 @pytest.fixture
 def sandbox_options() -> dict[str, Any]:
     """A separate backend client the test uses to read what reached the EHR."""
-    return {
-        "extra_clients": (
-            {
-                "client_id": "reader",
-                "auth_method": "private_key_jwt",
-                "jwks": READER.public_jwks(),
-                "scope": "system/DocumentReference.rs",
-                "grant_types": ["client_credentials"],
-            },
-        )
-    }
+    return reader_options()
 
 
 def _home(walker: Walker, sandbox: RunningSandbox, user: str = "therapist") -> str:
@@ -75,21 +61,8 @@ def _deliver(quietline: Quietline) -> None:
     assert worker.run_once() >= 1
 
 
-def _ehr_documents(quietline: Quietline, sandbox: RunningSandbox) -> list[dict[str, Any]]:
-    backend = BackendServicesClient(
-        sandbox.fhir_base, "reader", READER, "system/DocumentReference.rs"
-    )
-    response = requests.get(
-        f"{sandbox.fhir_base}/DocumentReference",
-        params={"identifier": f"{NOTE_IDENTIFIER_SYSTEM}|"},
-        headers={
-            "Authorization": f"Bearer {backend.access_token()}",
-            "Accept": "application/fhir+json",
-        },
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text[:300]
-    return [e["resource"] for e in response.json().get("entry", [])]
+def _ehr_documents(sandbox: RunningSandbox) -> list[dict[str, Any]]:
+    return ehr_documents(sandbox, {"identifier": f"{NOTE_IDENTIFIER_SYSTEM}|"})
 
 
 def _actions(quietline: Quietline) -> list[str]:
@@ -114,7 +87,7 @@ def test_signed_note_reaches_the_ehr_labelled_and_minimal(
     assert 'data-status="pending"' in signed.text
 
     _deliver(quietline)
-    documents = _ehr_documents(quietline, sandbox)
+    documents = _ehr_documents(sandbox)
     assert len(documents) == 1
     doc = documents[0]
     assert doc["status"] == "current"
@@ -122,7 +95,7 @@ def test_signed_note_reaches_the_ehr_labelled_and_minimal(
     assert doc["subject"]["reference"] == "Patient/pat-1"
     assert doc["type"]["coding"][0]["code"] == "11506-3"
     codes = [(label["system"], label["code"]) for label in doc["meta"]["security"]]
-    assert [c for s, c in codes if s == CONF] == ["R"]
+    assert [c for s, c in codes if s == CONFIDENTIALITY] == ["R"]
     assert {c for _, c in codes} == {"R", "SDV", "PSY", "NORDSCLCD"}
     assert [c["coding"][0]["code"] for c in doc["securityLabel"]] == [c for _, c in codes]
     body = base64.b64decode(doc["content"][0]["attachment"]["data"]).decode()
@@ -189,7 +162,7 @@ def test_withholding_needs_a_recorded_basis(
     )  # fmt: skip
     assert signed.status_code == 200
     _deliver(quietline)
-    doc = _ehr_documents(quietline, sandbox)[0]
+    doc = _ehr_documents(sandbox)[0]
     assert "NOPAT" in {label["code"] for label in doc["meta"]["security"]}
     with get_service(Database, quietline.app).session() as session:
         kinds = set(session.scalars(select(VaultRecord.record_type)))
@@ -199,16 +172,7 @@ def test_withholding_needs_a_recorded_basis(
 
 @pytest.fixture
 def second_clinician(quietline: Quietline, sandbox: RunningSandbox) -> None:
-    mapping = {**DEMO_ROLE_MAPPING, "users": {"Practitioner/admin": ["clinician"]}}
-    register_sandbox_tenant(quietline, sandbox)
-    view = quietline.tenants.by_id("sandbox")
-    quietline.tenants.register(
-        TenantRegistration(
-            id=view.id, name=view.name, iss=view.iss, client_id=view.client_id,
-            auth_method=view.auth_method, scope=view.scope, frame_origins=view.frame_origins,
-            role_mapping=mapping,
-        )
-    )  # fmt: skip
+    map_admin_as_clinician(quietline, sandbox)
 
 
 def test_process_note_stays_in_the_vault_and_only_its_author_reads_it(

@@ -36,18 +36,16 @@ from smart_launch.fhir import FhirClient
 from smart_launch.keys import ClientKeys
 from smart_launch.sandbox.server import RunningSandbox
 from tests.unit.plugin.outbox.support import BACKEND_SCOPE
-from tests.unit.plugin.outbox.support import STAFF
-from tests.unit.plugin.outbox.support import SYSTEM
-from tests.unit.plugin.outbox.support import TENANT
 from tests.unit.plugin.outbox.support import ChildConfig
 from tests.unit.plugin.outbox.support import cipher
-from tests.unit.plugin.outbox.support import document
 from tests.unit.plugin.outbox.support import document_posts
+from tests.unit.plugin.outbox.support import enqueue_note
 from tests.unit.plugin.outbox.support import make_keys
 from tests.unit.plugin.outbox.support import new_value
 from tests.unit.plugin.outbox.support import prepare_database
+from tests.unit.plugin.outbox.support import queue_note
 from tests.unit.plugin.outbox.support import register_tenant
-from tests.unit.plugin.outbox.support import start_ehr
+from tests.unit.plugin.outbox.support import running_ehr
 from tests.unit.plugin.outbox.support import stored_ids
 from tests.unit.plugin.outbox.support import system_client
 from tests.unit.plugin.outbox.support import tenant_repository
@@ -121,17 +119,16 @@ def setup(database_url: str, tmp_path: Path) -> Iterator[Setup]:
     write_client_keys(keys_path, keys)
     token_key, payload_key = os.urandom(32), os.urandom(32)
     db = prepare_database(database_url)
-    ehr = start_ehr(tmp_path / "ehr.sqlite3", keys)
     tenants = tenant_repository(db, token_key, keys)
-    register_tenant(tenants, ehr)
     sealer: Sealer = cipher(payload_key)
     clients = backend_client_factory(tenants, keys, BACKEND_SCOPE)
     # The recovering worker runs a lease length ahead, as it would after waiting that long.
     worker = OutboxWorker(db, sealer, clients, lease=LEASE, clock=lambda: time.time() + LEASE + 1)
     config = ChildConfig(database_url, str(keys_path), token_key.hex(), payload_key.hex())
     outbox = Outbox(db, sealer, index_key=token_key)
-    yield Setup(db, ehr, system_client(ehr, keys), worker, outbox, config, tmp_path, sealer)
-    ehr.stop()
+    with running_ehr(tmp_path / "ehr.sqlite3", keys) as ehr:
+        register_tenant(tenants, ehr)
+        yield Setup(db, ehr, system_client(ehr, keys), worker, outbox, config, tmp_path, sealer)
     db.dispose()
 
 
@@ -157,15 +154,7 @@ def test_killed_between_commit_and_delivery(setup: Setup) -> None:
 
 def test_killed_after_the_ehr_wrote_but_before_recording(setup: Setup) -> None:
     value = new_value()
-    with setup.db.session() as session:
-        setup.outbox.enqueue(
-            session,
-            tenant=TENANT,
-            resource=document(value),
-            identifier_system=SYSTEM,
-            identifier_value=value,
-            created_by=STAFF,
-        )
+    enqueue_note(setup.db, setup.outbox, value)
     with setup.spawn("deliver-and-hang") as child:
         line = _line(child)
         _kill(child)
@@ -185,14 +174,7 @@ def test_two_worker_processes_claim_each_item_once(setup: Setup) -> None:
     values = [new_value() for _ in range(30)]
     with setup.db.session() as session:
         for value in values:
-            setup.outbox.enqueue(
-                session,
-                tenant=TENANT,
-                resource=document(value),
-                identifier_system=SYSTEM,
-                identifier_value=value,
-                created_by=STAFF,
-            )
+            queue_note(session, setup.outbox, value)
     with setup.spawn("work") as first, setup.spawn("work") as second:
         children = [first, second]
         assert [_line(child) for child in children] == ["ready", "ready"]

@@ -12,42 +12,34 @@ import requests
 from sqlalchemy import select
 
 from plugin.content import CONTENT_VERSION
-from plugin.content import FEAR
 from plugin.content import RISK_DOMAINS
-from plugin.content import SAFETY_PLAN
 from plugin.content import SLII
 from plugin.outbox.worker import OutboxWorker
 from plugin.registry import get_service
 from plugin.store import Database
 from plugin.tenants.services import TenantRegistration
 from plugin.vault.models import VaultRecord
-from smart_launch.backend import BackendServicesClient
-from smart_launch.keys import ClientKeys
 from smart_launch.sandbox.server import RunningSandbox
+from tests.support.answers import BANNED
+from tests.support.answers import FEAR_TEXT
+from tests.support.answers import PLAN_TEXT
+from tests.support.answers import SECRET_FEAR
+from tests.support.answers import SECRET_PLAN
 from tests.support.forms import csrf
 from tests.support.forms import textarea
+from tests.support.reader import ehr_documents
+from tests.support.reader import reader_options
 from tests.support.servers import Quietline
 from tests.support.walker import Walker
 from tests.support.walker import ehr_launch_url
 
-READER = ClientKeys.generate()
 FIRST, SECOND = SLII[0].items[0], SLII[1].items[0]
-FEAR_TEXT = next(i for i in FEAR.items if i.kind == "text")
 VIOLENCE = next(d for d in RISK_DOMAINS if d.key == "violence").factors[0]
-PLAN_TEXT = next(i for s in SAFETY_PLAN for i in s.prompts if i.kind == "text")
-SECRET_FEAR = "afraid he will find the new flat on Juniper Road"
-SECRET_PLAN = "keep spare keys with Aunt Rosalind"
-BANNED = ("stalk", "abuse", "violen", "victim", "harass", "safety plan", "domestic")
 
 
 @pytest.fixture
 def sandbox_options() -> dict[str, Any]:
-    return {
-        "extra_clients": (
-            {"client_id": "reader", "auth_method": "private_key_jwt", "jwks": READER.public_jwks(),
-             "scope": "system/DocumentReference.rs", "grant_types": ["client_credentials"]},
-        )
-    }  # fmt: skip
+    return reader_options()
 
 
 def _start(walker: Walker, sandbox: RunningSandbox, patient: str = "pat-1") -> tuple[str, str]:
@@ -114,14 +106,8 @@ def test_full_review_feeds_a_minimal_note_without_answer_text(
     assert 'id="signed-notice"' in signed.text
     assert get_service(OutboxWorker, quietline.app).run_once() == 1
 
-    backend = BackendServicesClient(
-        sandbox.fhir_base, "reader", READER, "system/DocumentReference.rs"
-    )
-    found = requests.get(f"{sandbox.fhir_base}/DocumentReference", params={"subject": "Patient/pat-1"},
-                         headers={"Authorization": f"Bearer {backend.access_token()}"}, timeout=10).json()  # fmt: skip
-    sent = base64.b64decode(
-        found["entry"][0]["resource"]["content"][0]["attachment"]["data"]
-    ).decode()
+    found = ehr_documents(sandbox, {"subject": "Patient/pat-1"})
+    sent = base64.b64decode(found[0]["content"][0]["attachment"]["data"]).decode()
     assert sent == note.strip()
     for secret in (SECRET_FEAR, SECRET_PLAN, FIRST.text, "Pattern is continuing"):
         assert secret not in str(found)

@@ -3,41 +3,41 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
-from sqlalchemy import select
+import requests
 
 from plugin.launch.limits import LaunchRateLimiter
 from plugin.launch.models import PendingState
 from plugin.launch.services import LaunchService
 from plugin.registry import get_service
-from plugin.store import Database
 from smart_launch.sandbox.server import RunningSandbox
+from tests.support.launches import callback_url
+from tests.support.launches import error_code
+from tests.support.launches import row_count
 from tests.support.servers import Quietline
 from tests.support.walker import Walker
-from tests.support.walker import ehr_launch_url
 
 
 def _pending_count(quietline: Quietline) -> int:
-    with get_service(Database, quietline.app).session() as session:
-        return int(session.scalar(select(func.count()).select_from(PendingState)) or 0)
+    return row_count(quietline, PendingState)
 
 
-def _error(page) -> str:
-    marker = 'data-error="'
-    start = page.text.index(marker) + len(marker)
-    return page.text[start : page.text.index('"', start)]
+def _starts(
+    quietline: Quietline, sandbox: RunningSandbox, limiter: LaunchRateLimiter, count: int
+) -> list[requests.Response]:
+    """Start ``count`` sign-ins from the sandbox, each from a new browser, under ``limiter``."""
+    get_service(LaunchService, quietline.app).limiter = limiter
+    url = f"{quietline.url}/launch?iss={sandbox.fhir_base}&launch=not-checked-before-authorize"
+    return [Walker().get(url, follow=False) for _ in range(count)]
 
 
 def test_a_redirect_used_in_another_browser_leaves_the_sign_in_to_its_owner(
     quietline: Quietline, sandbox: RunningSandbox, walker: Walker
 ) -> None:
-    launch = walker.get(ehr_launch_url(walker, sandbox.url, "pat-1", "therapist"), follow=False)
-    authorize = walker.get(launch.headers["Location"], follow=False)
-    callback = authorize.headers["Location"]
+    callback = callback_url(walker, sandbox)
 
     stranger = Walker().get(callback)
     assert stranger.status_code == 400
-    assert _error(stranger) == "invalid_state"
+    assert error_code(stranger) == "invalid_state"
     assert "started in another browser" in stranger.text
     assert sandbox.request_log.matching("/auth/token") == []
 
@@ -50,14 +50,12 @@ def test_a_redirect_used_in_another_browser_leaves_the_sign_in_to_its_owner(
 def test_launch_starts_are_rate_limited_per_client_and_write_nothing(
     quietline: Quietline, sandbox: RunningSandbox
 ) -> None:
-    service = get_service(LaunchService, quietline.app)
-    service.limiter = LaunchRateLimiter(per_client_burst=3, per_client_rate=0.001)
-    url = f"{quietline.url}/launch?iss={sandbox.fhir_base}&launch=not-checked-before-authorize"
+    limiter = LaunchRateLimiter(per_client_burst=3, per_client_rate=0.001)
 
-    answers = [Walker().get(url, follow=False) for _ in range(5)]
+    answers = _starts(quietline, sandbox, limiter, 5)
 
     assert [page.status_code for page in answers] == [302, 302, 302, 429, 429]
-    assert _error(answers[-1]) == "too_many_sign_ins"
+    assert error_code(answers[-1]) == "too_many_sign_ins"
     assert "Wait a minute" in answers[-1].text
     assert "Location" not in answers[-1].headers
     assert "<title>Too many attempts" in answers[-1].text
@@ -67,11 +65,9 @@ def test_launch_starts_are_rate_limited_per_client_and_write_nothing(
 def test_total_sign_in_starts_are_limited_across_clients(
     quietline: Quietline, sandbox: RunningSandbox
 ) -> None:
-    service = get_service(LaunchService, quietline.app)
-    service.limiter = LaunchRateLimiter(total_burst=2, total_rate=0.001)
-    url = f"{quietline.url}/launch?iss={sandbox.fhir_base}&launch=x"
+    limiter = LaunchRateLimiter(total_burst=2, total_rate=0.001)
 
-    answers = [Walker().get(url, follow=False) for _ in range(3)]
+    answers = _starts(quietline, sandbox, limiter, 3)
 
     assert [page.status_code for page in answers] == [302, 302, 503]
     assert "<title>Quietline is busy" in answers[-1].text

@@ -24,6 +24,7 @@ from plugin.demo import sandbox_clients
 from plugin.launch.scopes import DEFAULT_SCOPE
 from plugin.registry import get_service
 from plugin.server import ServerThread
+from plugin.tenants.interfaces import TenantRepository
 from plugin.tenants.services import BackendClient
 from plugin.tenants.services import SqlTenantRepository
 from plugin.tenants.services import TenantRegistration
@@ -70,7 +71,9 @@ class Quietline:
 
     @property
     def tenants(self) -> SqlTenantRepository:
-        return get_service(SqlTenantRepository, self.app)
+        repository = get_service(TenantRepository, self.app)
+        assert isinstance(repository, SqlTenantRepository)
+        return repository
 
     def stop(self) -> None:
         self.server.stop()
@@ -147,6 +150,20 @@ def register_sandbox_tenant(
             backend_on_launch_client=backend_on_launch_client,
         )
     )
+
+
+def map_admin_as_clinician(quietline: Quietline, sandbox: RunningSandbox) -> None:
+    """Give ``Practitioner/admin`` the clinician role too (a second clinician for break-glass)."""
+    mapping = {**DEMO_ROLE_MAPPING, "users": {"Practitioner/admin": ["clinician"]}}
+    register_sandbox_tenant(quietline, sandbox)
+    view = quietline.tenants.by_id("sandbox")
+    quietline.tenants.register(
+        TenantRegistration(
+            id=view.id, name=view.name, iss=view.iss, client_id=view.client_id,
+            auth_method=view.auth_method, scope=view.scope, frame_origins=view.frame_origins,
+            role_mapping=mapping,
+        )
+    )  # fmt: skip
 
 
 def random_b64() -> str:

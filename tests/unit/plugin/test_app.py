@@ -13,7 +13,7 @@ from plugin.app import create_app
 from plugin.config import Settings
 from plugin.crypto.interfaces import KeyProvider
 from plugin.errors import ConfigurationError
-from plugin.registry import get_protocol
+from plugin.registry import get_service
 from tests.support.softhsm import HsmToken
 
 
@@ -58,7 +58,7 @@ def test_pkcs11_provider_serves_the_app(settings: Settings, softhsm_token: HsmTo
             pkcs11_pin=softhsm_token.pin,
         )
     )
-    provider: KeyProvider = get_protocol(KeyProvider, app)
+    provider = get_service(KeyProvider, app)
     assert provider.name != "local"
     provider.check()
     assert app.test_client().get("/readyz").status_code == 200

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from plugin.app import create_app
-from plugin.audit import SqlAuditLog
+from plugin.audit.interfaces import AuditSink
 from plugin.cli import main
 from plugin.config import Settings
 from plugin.registry import get_service
@@ -167,7 +167,7 @@ def _audited(instance: Path, database_url: str, count: int) -> Database:
         }
     )
     app = create_app(settings)
-    fill(get_service(SqlAuditLog, app), count, tenant="clinic")
+    fill(get_service(AuditSink, app), count, tenant="clinic")
     get_service(Database, app).dispose()
     return Database(database_url)
 

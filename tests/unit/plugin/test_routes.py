@@ -10,7 +10,6 @@ client it belongs to.
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,6 @@ from plugin.launch.guard import required_permission
 from plugin.launch.sessions import COOKIE_NAME
 from plugin.launch.sessions import signed_session_id
 from plugin.launch.store import SqlLaunchStore
-from plugin.launch.store import StoredTokens
 from plugin.outbox import Outbox
 from plugin.outbox import OutboxItem
 from plugin.outbox import OutboxStatus
@@ -34,10 +32,10 @@ from plugin.registry import get_service
 from plugin.security import CSRF_EXEMPT
 from plugin.security import sign_csrf
 from plugin.store import Database
-from plugin.tenants.services import SqlTenantRepository
+from plugin.tenants.interfaces import TenantRepository
 from plugin.vault.services import VaultService
-from smart_launch.context import LaunchContext
 from tests.support.servers import make_settings
+from tests.support.stored_launches import stored_launch
 from tests.unit.plugin.outbox.support import SYSTEM
 from tests.unit.plugin.outbox.support import document
 from tests.unit.plugin.outbox.support import new_value
@@ -60,28 +58,14 @@ def settings(instance: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 def store(flask_app: Flask, client: FlaskClient) -> SqlLaunchStore:
-    get_service(SqlTenantRepository, flask_app).register(registration())
+    get_service(TenantRepository, flask_app).register(registration())
     client.set_cookie(COOKIE_NAME, signed_session_id(SECRET, BROWSER_ID))
     return get_service(SqlLaunchStore, flask_app)
 
 
 def _launch(store: SqlLaunchStore, roles: tuple[str, ...], patient: str | None) -> str:
-    return store.create(
-        session_hash=lookup_hash(signed_session_id(SECRET, BROWSER_ID)),
-        context=LaunchContext(
-            tenant="ehr",
-            iss=EHR_ISS,
-            patient=patient,
-            encounter=None,
-            fhir_user=f"{EHR_ISS}/{STAFF}",
-            scopes=("launch", "openid", "fhirUser"),
-            need_patient_banner=False,
-            smart_style_url=None,
-        ),
-        roles=roles,
-        tokens=StoredTokens("access-token-value", time.time() + 3600, None),
-        missing_scopes=(),
-    )
+    session_id = signed_session_id(SECRET, BROWSER_ID)
+    return stored_launch(store, session_id, EHR_ISS, roles, patient=patient, staff=STAFF)
 
 
 def _token() -> str:

@@ -19,7 +19,7 @@ from plugin.registry import get_service
 from plugin.security import CsrfError
 from plugin.security import sign_csrf
 from plugin.security import verify_csrf
-from plugin.tenants.services import SqlTenantRepository
+from plugin.tenants.interfaces import TenantRepository
 from tests.unit.plugin.support import registration
 
 SECRET = os.urandom(32)
@@ -102,7 +102,7 @@ def test_page_headers_without_tenants(client: FlaskClient) -> None:
 
 
 def _two_tenants(flask_app: Flask) -> None:
-    tenants = get_service(SqlTenantRepository, flask_app)
+    tenants = get_service(TenantRepository, flask_app)
     tenants.register(registration(iss=SILENT_ISS, frame_origins=("https://ehr-a.example",)))
     tenants.register(
         registration(

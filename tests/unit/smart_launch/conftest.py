@@ -27,12 +27,16 @@ Handler = Callable[[Request], Response]
 
 
 class Peer:
-    """A real HTTP server answering from a route table and recording what it receives."""
+    """A real HTTP server answering from a route table and recording what it receives.
+
+    A request with no route gets ``missing_status`` (404 unless a test changes it).
+    """
 
     def __init__(self) -> None:
         self.routes: dict[tuple[str, str], Handler] = {}
         self.seen: list[Request] = []
         self.url = ""
+        self.missing_status = 404
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -41,7 +45,7 @@ class Peer:
         with self._lock:
             self.seen.append(request)
         handler = self.routes.get((request.method, request.path))
-        response = handler(request) if handler else Response("no route", status=404)
+        response = handler(request) if handler else Response("no route", status=self.missing_status)
         return response(environ, start_response)
 
     def route(self, method: str, path: str, handler: Handler) -> None:
@@ -81,6 +85,17 @@ class Peer:
         return len(self.requests_to(path))
 
     @property
+    def token_endpoint(self) -> str:
+        """``{url}/auth/token``, the token endpoint :meth:`smart_configuration` publishes."""
+        return self.url + "/auth/token"
+
+    @property
+    def forms(self) -> list[dict[str, str]]:
+        """The form fields of every POST received, oldest first."""
+        with self._lock:
+            return [dict(request.form) for request in self.seen if request.method == "POST"]
+
+    @property
     def fhir_base(self) -> str:
         """``{url}/fhir``; its SMART configuration is at ``/fhir/.well-known/...``."""
         return self.url + "/fhir"
@@ -90,7 +105,7 @@ class Peer:
         document: dict[str, Any] = {
             "issuer": self.url,
             "authorization_endpoint": self.url + "/auth/authorize",
-            "token_endpoint": self.url + "/auth/token",
+            "token_endpoint": self.token_endpoint,
             "jwks_uri": self.url + "/.well-known/jwks.json",
             "grant_types_supported": ["authorization_code", "refresh_token"],
             "code_challenge_methods_supported": ["S256"],
@@ -117,12 +132,26 @@ def serve(app: Any) -> Iterator[str]:
         httpd.server_close()
 
 
-@pytest.fixture
-def peer() -> Iterator[Peer]:
-    """A :class:`Peer` serving real HTTP, stopped after the test."""
+@contextmanager
+def running_peer() -> Iterator[Peer]:
+    """A :class:`Peer` serving real HTTP until the generator is closed."""
     app = Peer()
     with serve(app) as url:
         app.url = url
+        yield app
+
+
+@pytest.fixture
+def peer() -> Iterator[Peer]:
+    """A :class:`Peer` serving real HTTP, stopped after the test."""
+    with running_peer() as app:
+        yield app
+
+
+@pytest.fixture
+def other_peer() -> Iterator[Peer]:
+    """A second :class:`Peer` on its own port, for requests that must not reach it."""
+    with running_peer() as app:
         yield app
 
 

@@ -6,15 +6,11 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import socket
 import threading
-from dataclasses import dataclass
-from dataclasses import field
 from typing import TYPE_CHECKING
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
 
@@ -33,55 +29,32 @@ from smart_launch.fhir import FhirClient
 from smart_launch.keys import ClientKeys
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from collections.abc import Iterator
+    from tests.unit.smart_launch.conftest import Peer
 
 SCOPE = "system/Task.rs system/Patient.r"
-
-
-@dataclass
-class TokenServer:
-    """A real HTTP token endpoint (and SMART configuration) answering from a table."""
-
-    routes: dict[tuple[str, str], Callable[[Request], Response]] = field(default_factory=dict)
-    seen: list[Request] = field(default_factory=list)
-    root: str = ""
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        request.get_data()
-        with self.lock:
-            self.seen.append(request)
-        handler = self.routes.get((request.method, request.path))
-        response = handler(request) if handler else Response("no route", status=599)
-        return response(environ, start_response)
-
-    def answer(self, body: object, status: int = 200, path: str = "/auth/token") -> None:
-        text = json.dumps(body)
-        self.routes[("POST", path)] = lambda _r: Response(
-            text, status=status, content_type="application/json"
-        )
-
-    @property
-    def token_endpoint(self) -> str:
-        return f"{self.root}/auth/token"
-
-    @property
-    def forms(self) -> list[dict[str, str]]:
-        return [dict(r.form) for r in self.seen if r.method == "POST"]
+# Scope strings a Backend Services client refuses before sending anything.
+NOT_SYSTEM_SCOPES = [
+    "patient/Patient.rs",
+    "user/*.cruds",
+    "system/Task.rs launch",
+    "openid fhirUser",
+    "offline_access",
+    "system/",
+    "",
+    "   ",
+]
 
 
 @pytest.fixture
-def server() -> Iterator[TokenServer]:
-    app = TokenServer()
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    app.root = f"http://127.0.0.1:{httpd.server_port}"
-    yield app
-    httpd.shutdown()
-    thread.join()
+def server(peer: Peer) -> Peer:
+    """The token endpoint (and SMART configuration); a request with no route gets 599."""
+    peer.missing_status = 599
+    return peer
+
+
+def _answer(server: Peer, body: object, status: int = 200, path: str = "/auth/token") -> None:
+    """Answer ``POST path`` with ``body`` as JSON."""
+    server.json(path, body, status=status, method="POST")
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +73,9 @@ def _good(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
-def _client(server: TokenServer, keys: ClientKeys, **kwargs: Any) -> BackendServicesClient:
+def _client(server: Peer, keys: ClientKeys, **kwargs: Any) -> BackendServicesClient:
     kwargs.setdefault("token_endpoint", server.token_endpoint)
-    return BackendServicesClient(f"{server.root}/fhir", "svc", keys, SCOPE, **kwargs)
+    return BackendServicesClient(server.fhir_base, "svc", keys, SCOPE, **kwargs)
 
 
 def _claims(assertion: str, index: int = 1) -> dict[str, Any]:
@@ -110,25 +83,11 @@ def _claims(assertion: str, index: int = 1) -> dict[str, Any]:
     return dict(json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))))
 
 
-@pytest.mark.parametrize(
-    "scope",
-    [
-        "patient/Patient.rs",
-        "user/*.cruds",
-        "system/Task.rs launch",
-        "openid fhirUser",
-        "offline_access",
-        "system/",
-        "",
-        "   ",
-    ],
-)
-def test_non_system_scopes_are_refused_locally(
-    scope: str, server: TokenServer, keys: ClientKeys
-) -> None:
+@pytest.mark.parametrize("scope", NOT_SYSTEM_SCOPES)
+def test_non_system_scopes_are_refused_locally(scope: str, server: Peer, keys: ClientKeys) -> None:
     with pytest.raises(ScopeError):
         BackendServicesClient(
-            f"{server.root}/fhir", "svc", keys, scope, token_endpoint=server.token_endpoint
+            server.fhir_base, "svc", keys, scope, token_endpoint=server.token_endpoint
         )
     assert server.seen == []
 
@@ -214,10 +173,8 @@ def test_usable_until_30_seconds_before_expiry() -> None:
     assert not token.usable(970.0)
 
 
-def test_token_request_carries_a_fresh_smart_assertion(
-    server: TokenServer, keys: ClientKeys
-) -> None:
-    server.answer(_good(expires_in=10))  # inside the 30 s margin: never cached
+def test_token_request_carries_a_fresh_smart_assertion(server: Peer, keys: ClientKeys) -> None:
+    _answer(server, _good(expires_in=10))  # inside the 30 s margin: never cached
 
     client = _client(server, keys, alg="ES384")
     client.access_token()
@@ -238,8 +195,8 @@ def test_token_request_carries_a_fresh_smart_assertion(
     assert claims["jti"] != _claims(second["client_assertion"])["jti"]
 
 
-def test_token_is_cached_until_the_margin(server: TokenServer, keys: ClientKeys) -> None:
-    server.answer(_good(expires_in=300))
+def test_token_is_cached_until_the_margin(server: Peer, keys: ClientKeys) -> None:
+    _answer(server, _good(expires_in=300))
     client = _client(server, keys)
 
     tokens = {client.access_token() for _ in range(5)}
@@ -249,8 +206,8 @@ def test_token_is_cached_until_the_margin(server: TokenServer, keys: ClientKeys)
     assert client.granted_scopes == frozenset(SCOPE.split())
 
 
-def test_concurrent_callers_share_one_token_request(server: TokenServer, keys: ClientKeys) -> None:
-    server.answer(_good())
+def test_concurrent_callers_share_one_token_request(server: Peer, keys: ClientKeys) -> None:
+    _answer(server, _good())
     client = _client(server, keys)
     results: list[str] = []
 
@@ -266,8 +223,8 @@ def test_concurrent_callers_share_one_token_request(server: TokenServer, keys: C
     assert len(server.forms) == 1
 
 
-def test_invalidate_forces_a_new_token(server: TokenServer, keys: ClientKeys) -> None:
-    server.answer(_good())
+def test_invalidate_forces_a_new_token(server: Peer, keys: ClientKeys) -> None:
+    _answer(server, _good())
     client = _client(server, keys)
     client.access_token()
 
@@ -278,7 +235,7 @@ def test_invalidate_forces_a_new_token(server: TokenServer, keys: ClientKeys) ->
 
 
 def test_a_refusal_names_the_oauth_error_but_never_the_assertion(
-    server: TokenServer, keys: ClientKeys
+    server: Peer, keys: ClientKeys
 ) -> None:
     def refuse(request: Request) -> Response:
         echo = {
@@ -299,9 +256,7 @@ def test_a_refusal_names_the_oauth_error_but_never_the_assertion(
     assert "[redacted]" in message
 
 
-def test_a_server_error_page_is_a_token_request_error(
-    server: TokenServer, keys: ClientKeys
-) -> None:
+def test_a_server_error_page_is_a_token_request_error(server: Peer, keys: ClientKeys) -> None:
     server.routes[("POST", "/auth/token")] = lambda _r: Response(
         "Internal Server Error", status=500
     )
@@ -310,19 +265,19 @@ def test_a_server_error_page_is_a_token_request_error(
         _client(server, keys).access_token()
 
 
-def test_a_200_that_is_not_json_is_refused(server: TokenServer, keys: ClientKeys) -> None:
+def test_a_200_that_is_not_json_is_refused(server: Peer, keys: ClientKeys) -> None:
     server.routes[("POST", "/auth/token")] = lambda _r: Response("<html></html>")
 
     with pytest.raises(TokenRequestError, match="not JSON"):
         _client(server, keys).access_token()
 
 
-def test_the_token_endpoint_is_discovered(server: TokenServer, keys: ClientKeys) -> None:
+def test_the_token_endpoint_is_discovered(server: Peer, keys: ClientKeys) -> None:
     config = {"token_endpoint": "../auth/token", "capabilities": ["client-confidential-asymmetric"]}
     server.routes[("GET", "/fhir/.well-known/smart-configuration")] = lambda _r: Response(
         json.dumps(config), content_type="application/json"
     )
-    server.answer(_good())
+    _answer(server, _good())
     client = _client(server, keys, token_endpoint=None)
 
     assert client.access_token() == "at-1"
@@ -330,11 +285,9 @@ def test_the_token_endpoint_is_discovered(server: TokenServer, keys: ClientKeys)
     assert _claims(server.forms[0]["client_assertion"])["aud"] == server.token_endpoint
 
 
-def test_an_ehr_that_does_not_take_our_algorithm_is_refused(
-    server: TokenServer, keys: ClientKeys
-) -> None:
+def test_an_ehr_that_does_not_take_our_algorithm_is_refused(server: Peer, keys: ClientKeys) -> None:
     config = {
-        "token_endpoint": f"{server.root}/auth/token",
+        "token_endpoint": server.token_endpoint,
         "token_endpoint_auth_signing_alg_values_supported": ["RS384"],
     }
     server.routes[("GET", "/fhir/.well-known/smart-configuration")] = lambda _r: Response(
@@ -347,7 +300,7 @@ def test_an_ehr_that_does_not_take_our_algorithm_is_refused(
 
 
 def test_a_configuration_without_token_endpoint_is_a_discovery_error(
-    server: TokenServer, keys: ClientKeys
+    server: Peer, keys: ClientKeys
 ) -> None:
     server.routes[("GET", "/fhir/.well-known/smart-configuration")] = lambda _r: Response(
         json.dumps({"capabilities": []}), content_type="application/json"
@@ -357,34 +310,30 @@ def test_a_configuration_without_token_endpoint_is_a_discovery_error(
         _client(server, keys, token_endpoint=None).access_token()
 
 
-def test_an_unsupported_algorithm_is_refused_up_front(
-    server: TokenServer, keys: ClientKeys
-) -> None:
+def test_an_unsupported_algorithm_is_refused_up_front(server: Peer, keys: ClientKeys) -> None:
     with pytest.raises(ClientAuthError, match="RS256"):
         _client(server, keys, alg="RS256")
 
 
-def test_an_unreachable_token_endpoint_is_upstream_unavailable(keys: ClientKeys) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    root = f"http://127.0.0.1:{port}"
-    client = BackendServicesClient(f"{root}/fhir", "svc", keys, SCOPE, token_endpoint=f"{root}/t")
+def test_an_unreachable_token_endpoint_is_upstream_unavailable(
+    keys: ClientKeys, closed_url: str
+) -> None:
+    client = BackendServicesClient(
+        f"{closed_url}/fhir", "svc", keys, SCOPE, token_endpoint=f"{closed_url}/t"
+    )
 
     with pytest.raises(UpstreamUnavailable):
         client.access_token()
 
 
-def test_the_client_is_a_token_source_for_the_fhir_client(
-    server: TokenServer, keys: ClientKeys
-) -> None:
-    server.answer(_good(access_token="at-42"))
+def test_the_client_is_a_token_source_for_the_fhir_client(server: Peer, keys: ClientKeys) -> None:
+    _answer(server, _good(access_token="at-42"))
     bundle = {"resourceType": "Bundle", "type": "searchset"}
     server.routes[("GET", "/fhir/Task")] = lambda _r: Response(
         json.dumps(bundle), content_type="application/fhir+json"
     )
 
-    found = FhirClient(f"{server.root}/fhir", _client(server, keys)).search("Task", {})
+    found = FhirClient(server.fhir_base, _client(server, keys)).search("Task", {})
 
     assert found == []
     (search,) = [r for r in server.seen if r.method == "GET"]
@@ -392,13 +341,13 @@ def test_the_client_is_a_token_source_for_the_fhir_client(
 
 
 def test_a_client_secret_authenticates_with_http_basic_and_no_assertion(
-    server: TokenServer,
+    server: Peer,
 ) -> None:
-    server.answer(_good())
+    _answer(server, _good())
     secret = "backend-secret-0123456789abcdef"
 
     client = BackendServicesClient(
-        f"{server.root}/fhir",
+        server.fhir_base,
         "svc",
         None,
         SCOPE,
@@ -423,16 +372,16 @@ def test_a_client_needs_keys_or_a_secret() -> None:
 
 @pytest.mark.parametrize("status", [429, 502, 503])
 def test_an_overloaded_token_endpoint_is_told_apart_from_a_refusal(
-    server: TokenServer, keys: ClientKeys, status: int
+    server: Peer, keys: ClientKeys, status: int
 ) -> None:
-    server.answer({"error": "temporarily_unavailable"}, status=status)
+    _answer(server, {"error": "temporarily_unavailable"}, status=status)
 
     with pytest.raises(TokenEndpointUnavailable, match=f"HTTP {status}"):
         _client(server, keys).access_token()
 
 
-def test_a_refusal_is_not_an_unavailable_endpoint(server: TokenServer, keys: ClientKeys) -> None:
-    server.answer({"error": "invalid_client"}, status=401)
+def test_a_refusal_is_not_an_unavailable_endpoint(server: Peer, keys: ClientKeys) -> None:
+    _answer(server, {"error": "invalid_client"}, status=401)
 
     with pytest.raises(TokenRequestError) as caught:
         _client(server, keys).access_token()

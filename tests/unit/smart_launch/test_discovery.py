@@ -17,6 +17,7 @@ from smart_launch.discovery import fetch_configuration
 from smart_launch.discovery import well_known_url
 from smart_launch.errors import DiscoveryError
 from smart_launch.errors import UpstreamUnavailable
+from smart_launch.http import MAX_DOCUMENT_BYTES
 from smart_launch.http import make_session
 
 if TYPE_CHECKING:
@@ -161,6 +162,25 @@ def test_unusable_answers_are_discovery_errors(
 ) -> None:
     peer.text(WELL_KNOWN, body, status=status, content_type=content_type)
     with pytest.raises(DiscoveryError, match=match):
+        fetch_configuration(peer.fhir_base, session)
+
+
+def test_an_oversized_configuration_is_refused_while_streaming(
+    peer: Peer, session: requests.Session
+) -> None:
+    padding = "x" * (MAX_DOCUMENT_BYTES + 1)
+
+    def chunked(_request: object) -> Response:
+        def body() -> Iterator[bytes]:
+            yield b'{"issuer": "'
+            for start in range(0, len(padding), 4096):
+                yield padding[start : start + 4096].encode()
+            yield b'"}'
+
+        return Response(body(), content_type="application/json")
+
+    peer.route("GET", WELL_KNOWN, chunked)
+    with pytest.raises(DiscoveryError, match="too large"):
         fetch_configuration(peer.fhir_base, session)
 
 

@@ -7,19 +7,15 @@ The canned answers come from a real werkzeug server on 127.0.0.1, port 0.
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Callable
-from collections.abc import Iterator
 from dataclasses import dataclass
-from dataclasses import field
+from typing import TYPE_CHECKING
 from typing import Any
 
 import pytest
 from fhir.resources.R4B.humanname import HumanName
 from fhir.resources.R4B.patient import Patient
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
 
@@ -42,25 +38,33 @@ from smart_launch.fhir_wire import valid_id
 from smart_launch.fhir_wire import valid_type
 from smart_launch.http import make_session
 
+if TYPE_CHECKING:
+    from tests.unit.smart_launch.conftest import Peer
+
 TOKEN = "unit-test-token-5f3a"
 Handler = Callable[[Request], Response]
 
 
 @dataclass
 class Canned:
-    """A real HTTP peer answering from a table of (method, path) -> handler."""
+    """A FHIR server at ``{peer}/fhir`` answering from the peer's table of (method, path).
 
-    routes: dict[tuple[str, str], Handler] = field(default_factory=dict)
-    seen: list[Request] = field(default_factory=list)
-    base: str = ""
+    A request with no route gets 599.
+    """
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        request.get_data()
-        self.seen.append(request)
-        handler = self.routes.get((request.method, request.path))
-        response = handler(request) if handler else Response("no route", status=599)
-        return response(environ, start_response)
+    peer: Peer
+
+    @property
+    def routes(self) -> dict[tuple[str, str], Handler]:
+        return self.peer.routes
+
+    @property
+    def seen(self) -> list[Request]:
+        return self.peer.seen
+
+    @property
+    def base(self) -> str:
+        return self.peer.fhir_base
 
     def json(self, method: str, path: str, body: object, status: int = 200, **headers: str) -> None:
         text = json.dumps(body)
@@ -69,24 +73,19 @@ class Canned:
         )
 
 
-def _serve(app: Canned) -> Iterator[Canned]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    app.base = f"http://127.0.0.1:{server.server_port}/fhir"
-    yield app
-    server.shutdown()
-    thread.join()
+def _canned(peer: Peer) -> Canned:
+    peer.missing_status = 599
+    return Canned(peer)
 
 
 @pytest.fixture
-def canned() -> Iterator[Canned]:
-    yield from _serve(Canned())
+def canned(peer: Peer) -> Canned:
+    return _canned(peer)
 
 
 @pytest.fixture
-def elsewhere() -> Iterator[Canned]:
-    yield from _serve(Canned())
+def elsewhere(other_peer: Peer) -> Canned:
+    return _canned(other_peer)
 
 
 class StaticToken:
@@ -526,14 +525,8 @@ def test_update_with_refuses_a_change_that_swaps_the_resource(canned: Canned) ->
         _client(canned).update_with("Patient", "p1", lambda _resource: Patient(id="p2"))
 
 
-def _closed_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def test_a_refused_connection_is_upstream_unavailable() -> None:
-    client = FhirClient(f"http://127.0.0.1:{_closed_port()}/fhir", StaticToken())
+def test_a_refused_connection_is_upstream_unavailable(closed_url: str) -> None:
+    client = FhirClient(f"{closed_url}/fhir", StaticToken())
 
     with pytest.raises(UpstreamUnavailable):
         client.read("Patient", "p1")

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The admin's verification protocol page: every setting, saved through ProtocolStore, audited."""
+"""The admin's verification protocol page: every setting, saved through PolicyStore, audited."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from werkzeug.test import TestResponse
 from plugin.audit.models import AuditEntry
 from plugin.codeword.interfaces import Action
 from plugin.codeword.interfaces import AlertRecipient
-from plugin.codeword.interfaces import VerificationProtocol
-from plugin.codeword.protocol import ProtocolStore
+from plugin.codeword.interfaces import VerificationPolicy
+from plugin.codeword.policies import PolicyStore
 from plugin.config import Settings
 from plugin.crypto import lookup_hash
 from plugin.launch.sessions import COOKIE_NAME
@@ -26,7 +26,7 @@ from plugin.launch.store import SqlLaunchStore
 from plugin.launch.store import StoredTokens
 from plugin.registry import get_service
 from plugin.store import Database
-from plugin.tenants.services import SqlTenantRepository
+from plugin.tenants.interfaces import TenantRepository
 from smart_launch.context import LaunchContext
 from tests.support.forms import csrf
 from tests.support.forms import csrf_for
@@ -57,8 +57,8 @@ class Site:
         )  # fmt: skip
 
     @property
-    def store(self) -> ProtocolStore:
-        return get_service(ProtocolStore, self.app)
+    def store(self) -> PolicyStore:
+        return get_service(PolicyStore, self.app)
 
     def audit(self) -> list[AuditEntry]:
         with get_service(Database, self.app).session() as session:
@@ -68,7 +68,7 @@ class Site:
 
 @pytest.fixture
 def site(flask_app: Flask, client: FlaskClient) -> Site:
-    get_service(SqlTenantRepository, flask_app).register(registration())
+    get_service(TenantRepository, flask_app).register(registration())
     cookie = signed_session_id(get_service(Settings, flask_app).secret_key, BROWSER)
     client.set_cookie(COOKIE_NAME, cookie)
     return Site(flask_app, client, cookie)
@@ -130,7 +130,7 @@ def test_saving_stores_every_setting_audits_and_shows_the_version(site: Site) ->
     assert saved.location.endswith("/admin/protocol?saved=1")
     protocol, version = site.store.get_versioned("ehr")
     assert version == 1
-    assert protocol == VerificationProtocol(
+    assert protocol == VerificationPolicy(
         actions=frozenset({Action.RESCHEDULE, Action.CANCEL, Action.BOOK}),
         max_failures=4,
         lockout_minutes=30,

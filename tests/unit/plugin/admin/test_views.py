@@ -12,20 +12,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from plugin import admin
 from plugin.audit import AuditAction
-from plugin.audit import SqlAuditLog
+from plugin.audit import AuditSink
 from plugin.config import Settings
 from plugin.crypto import lookup_hash
-from plugin.crypto.interfaces import KeyProvider
-from plugin.crypto.local import LocalKeyProvider
 from plugin.launch.sessions import COOKIE_NAME
 from plugin.launch.sessions import signed_session_id
 from plugin.launch.store import SqlLaunchStore
 from plugin.launch.store import StoredTokens
 from plugin.registry import get_service
 from plugin.store import Database
-from plugin.tenants.services import SqlTenantRepository
+from plugin.tenants.interfaces import TenantRepository
 from smart_launch.context import LaunchContext
 from tests.support.forms import csrf_for
 from tests.unit.plugin.audit.support import create_audit_tables
@@ -42,7 +39,7 @@ ADMIN_USER = EHR_ISS + "/Practitioner/admin-1"
 class Site:
     client: FlaskClient
     launches: SqlLaunchStore
-    log: SqlAuditLog
+    log: AuditSink
     db: Database
     cookie: str
 
@@ -69,16 +66,11 @@ class Site:
 def site(flask_app: Flask, client: FlaskClient, tmp_path: Path) -> Site:
     db = get_service(Database, flask_app)
     create_audit_tables(db)
-    plugin_services = flask_app.extensions["plugin"]
-    if admin.AuditAdmin not in plugin_services:  # until create_app wires the admin package
-        provider = plugin_services.get(KeyProvider) or LocalKeyProvider(tmp_path / "keys.json")
-        log = plugin_services.setdefault(SqlAuditLog, SqlAuditLog(db, provider))
-        admin.init_app(flask_app, admin.AuditAdmin(db, log, provider))
-    get_service(SqlTenantRepository, flask_app).register(registration())
+    get_service(TenantRepository, flask_app).register(registration())
     cookie = signed_session_id(get_service(Settings, flask_app).secret_key, BROWSER)
     client.set_cookie(COOKIE_NAME, cookie)
     launches = get_service(SqlLaunchStore, flask_app)
-    return Site(client, launches, plugin_services[SqlAuditLog], db, cookie)
+    return Site(client, launches, get_service(AuditSink, flask_app), db, cookie)
 
 
 def _seqs(html: str) -> list[int]:

@@ -57,6 +57,20 @@ def sql(db: Database, statement: str, **params: Any) -> None:
         conn.execute(text(statement), params)
 
 
+_CUT_TAIL = "DELETE FROM audit_entries WHERE tenant_id = :t AND seq > :s"
+_HEAD_BACK = (
+    "UPDATE audit_heads SET seq = :s, mac = (SELECT mac FROM audit_entries "
+    "WHERE tenant_id = :t AND seq = :s) WHERE tenant_id = :t"
+)
+
+
+def roll_back_to(db: Database, seq: int, tenant: str = "ehr") -> None:
+    """Cut ``tenant``'s chain after ``seq`` and point its head at entry ``seq``: the cut chain
+    still links, so only a checkpoint can tell."""
+    for statement in (_CUT_TAIL, _HEAD_BACK):
+        sql(db, statement, t=tenant, s=seq)
+
+
 def seqs(db: Database, tenant: str = "ehr") -> list[int]:
     with db.engine.connect() as conn:
         rows = conn.execute(

@@ -17,7 +17,7 @@ from plugin.app import create_app
 from plugin.app import start_worker
 from plugin.audit import FileCheckpointSink
 from plugin.audit import ProblemKind
-from plugin.audit import SqlAuditLog
+from plugin.audit.interfaces import AuditSink
 from plugin.config import Settings
 from plugin.registry import get_service
 from plugin.store import Database
@@ -50,7 +50,7 @@ def _sink(app: Flask) -> FileCheckpointSink:
 
 
 def test_the_embedded_worker_writes_checkpoints(anchored_app: Flask) -> None:
-    fill(get_service(SqlAuditLog, anchored_app), 4)
+    fill(get_service(AuditSink, anchored_app), 4)
     sink = _sink(anchored_app)
 
     stop = start_worker(anchored_app)
@@ -71,7 +71,7 @@ def test_the_embedded_worker_writes_checkpoints(anchored_app: Flask) -> None:
 
 def test_the_admin_check_reports_a_truncation_behind_a_checkpoint(anchored_app: Flask) -> None:
     db = get_service(Database, anchored_app)
-    fill(get_service(SqlAuditLog, anchored_app), 6)
+    fill(get_service(AuditSink, anchored_app), 6)
     assert audit_checkpointer(anchored_app).checkpoint("ehr") is not None
     sql(db, "DELETE FROM audit_entries WHERE seq > 3")
     sql(db, "UPDATE audit_heads SET seq = 3, mac = (SELECT mac FROM audit_entries WHERE seq = 3)")

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import stat
+from dataclasses import dataclass
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,10 +26,12 @@ from plugin.audit.checkpoints import checkpoint_body
 from plugin.audit.checkpoints import to_line
 from plugin.audit.interfaces import Checkpoint
 from plugin.audit.report import Problem
+from plugin.audit.report import VerifyReport
 from plugin.audit.services import AUDIT_KEY_LABEL
 from plugin.crypto.local import LocalKeyProvider
 from plugin.store import Database
 from tests.unit.plugin.audit.support import fill
+from tests.unit.plugin.audit.support import roll_back_to
 from tests.unit.plugin.audit.support import sql
 
 T, W, C, X = (
@@ -57,21 +60,43 @@ def chain(log: SqlAuditLog, audit_db: Database) -> Database:
     return audit_db
 
 
+@dataclass(frozen=True)
+class Scene:
+    """A chain of ten entries with its log, key provider, checkpoint file and checkpointer."""
+
+    chain: Database
+    log: SqlAuditLog
+    provider: LocalKeyProvider
+    sink: FileCheckpointSink
+    anchor: Checkpointer
+
+    def verify(self) -> VerifyReport:
+        return verify_chain(self.chain, self.provider, "ehr", self.sink)
+
+    def kinds(self) -> list[tuple[int, ProblemKind]]:
+        return _kinds(self.chain, self.provider, self.sink)
+
+    def checkpoint_and_cut(self, seq: int) -> None:
+        """Write a checkpoint, then cut the chain back to ``seq`` with the head following it."""
+        self.anchor.checkpoint("ehr")
+        roll_back_to(self.chain, seq)
+
+
+@pytest.fixture
+def scene(
+    chain: Database,
+    log: SqlAuditLog,
+    provider: LocalKeyProvider,
+    sink: FileCheckpointSink,
+    anchor: Checkpointer,
+) -> Scene:
+    return Scene(chain, log, provider, sink, anchor)
+
+
 def _kinds(
     db: Database, provider: LocalKeyProvider, sink: FileCheckpointSink
 ) -> list[tuple[int, ProblemKind]]:
     return [(p.seq, p.kind) for p in verify_chain(db, provider, "ehr", sink).problems]
-
-
-def _roll_back_to(db: Database, seq: int) -> None:
-    """Cut the chain after ``seq`` and point the head at entry ``seq``: the chain links."""
-    sql(db, "DELETE FROM audit_entries WHERE tenant_id = 'ehr' AND seq > :s", s=seq)
-    sql(
-        db,
-        "UPDATE audit_heads SET seq = :s, mac = (SELECT mac FROM audit_entries "
-        "WHERE tenant_id = 'ehr' AND seq = :s) WHERE tenant_id = 'ehr'",
-        s=seq,
-    )
 
 
 def _lines(sink: FileCheckpointSink) -> list[str]:
@@ -120,18 +145,15 @@ def test_a_truncated_tail_with_the_head_rolled_back_verifies_without_checkpoints
     chain: Database, provider: LocalKeyProvider
 ) -> None:
     """The weakness checkpoints close: the cut chain links and its head names its end."""
-    _roll_back_to(chain, 7)
+    roll_back_to(chain, 7)
 
     assert verify_chain(chain, provider, "ehr").ok
 
 
-def test_a_truncated_tail_with_the_head_rolled_back_is_detected(
-    chain: Database, provider: LocalKeyProvider, sink: FileCheckpointSink, anchor: Checkpointer
-) -> None:
-    anchor.checkpoint("ehr")
-    _roll_back_to(chain, 7)
+def test_a_truncated_tail_with_the_head_rolled_back_is_detected(scene: Scene) -> None:
+    scene.checkpoint_and_cut(7)
 
-    report = verify_chain(chain, provider, "ehr", sink)
+    report = scene.verify()
 
     assert report.problems == (
         Problem(
@@ -158,53 +180,34 @@ def test_a_wipe_of_every_entry_and_the_head_is_detected(
     )
 
 
-def test_entries_appended_after_a_checkpoint_verify(
-    chain: Database,
-    log: SqlAuditLog,
-    provider: LocalKeyProvider,
-    sink: FileCheckpointSink,
-    anchor: Checkpointer,
-) -> None:
-    anchor.checkpoint("ehr")
-    fill(log, 5)
+def test_entries_appended_after_a_checkpoint_verify(scene: Scene) -> None:
+    scene.anchor.checkpoint("ehr")
+    fill(scene.log, 5)
 
-    assert verify_chain(chain, provider, "ehr", sink).ok
-    written = anchor.checkpoint("ehr")
+    assert scene.verify().ok
+    written = scene.anchor.checkpoint("ehr")
     assert written is not None
     assert (written.n, written.seq, written.entries) == (2, 15, 15)
-    assert verify_chain(chain, provider, "ehr", sink).ok
+    assert scene.verify().ok
 
 
-def test_entries_written_after_the_last_checkpoint_can_be_cut_undetected(
-    chain: Database,
-    log: SqlAuditLog,
-    provider: LocalKeyProvider,
-    sink: FileCheckpointSink,
-    anchor: Checkpointer,
-) -> None:
+def test_entries_written_after_the_last_checkpoint_can_be_cut_undetected(scene: Scene) -> None:
     """The residual risk the security notes name: only checkpointed entries are anchored."""
-    anchor.checkpoint("ehr")
-    fill(log, 3)
-    _roll_back_to(chain, 10)
+    scene.anchor.checkpoint("ehr")
+    fill(scene.log, 3)
+    roll_back_to(scene.chain, 10)
 
-    assert verify_chain(chain, provider, "ehr", sink).ok
+    assert scene.verify().ok
 
 
-def test_a_cut_chain_written_again_past_the_checkpoint_is_detected(
-    chain: Database,
-    log: SqlAuditLog,
-    provider: LocalKeyProvider,
-    sink: FileCheckpointSink,
-    anchor: Checkpointer,
-) -> None:
-    anchor.checkpoint("ehr")
-    _roll_back_to(chain, 7)
-    fill(log, 5)  # the app keeps appending: seq 8..12, new MACs
+def test_a_cut_chain_written_again_past_the_checkpoint_is_detected(scene: Scene) -> None:
+    scene.checkpoint_and_cut(7)
+    fill(scene.log, 5)  # the app keeps appending: seq 8..12, new MACs
 
-    assert _kinds(chain, provider, sink) == [(10, X)]
+    assert scene.kinds() == [(10, X)]
     with pytest.raises(CheckpointRefused):
-        anchor.checkpoint("ehr")  # signing the new head would bless the cut
-    assert len(_lines(sink)) == 1
+        scene.anchor.checkpoint("ehr")  # signing the new head would bless the cut
+    assert len(_lines(scene.sink)) == 1
 
 
 @pytest.mark.parametrize(
@@ -212,21 +215,13 @@ def test_a_cut_chain_written_again_past_the_checkpoint_is_detected(
     [("seq", 7), ("mac", "ab" * 32), ("entries", 7)],
     ids=["seq", "mac", "entries"],
 )
-def test_an_edited_checkpoint_is_reported(
-    chain: Database,
-    provider: LocalKeyProvider,
-    sink: FileCheckpointSink,
-    anchor: Checkpointer,
-    field: str,
-    value: object,
-) -> None:
-    anchor.checkpoint("ehr")
-    _roll_back_to(chain, 7)
-    record = json.loads(_lines(sink)[0])
+def test_an_edited_checkpoint_is_reported(scene: Scene, field: str, value: object) -> None:
+    scene.checkpoint_and_cut(7)
+    record = json.loads(_lines(scene.sink)[0])
     record[field] = value  # make the checkpoint agree with the cut chain
-    _write_lines(sink, [json.dumps(record)])
+    _write_lines(scene.sink, [json.dumps(record)])
 
-    report = verify_chain(chain, provider, "ehr", sink)
+    report = scene.verify()
 
     assert [(p.seq, p.kind) for p in report.problems] == [(0, C)]
     assert (
@@ -246,39 +241,27 @@ def test_a_checkpoint_signed_with_the_chain_key_is_forged(
     assert _kinds(chain, provider, sink) == [(0, C)]
 
 
-def test_a_checkpoint_line_deleted_from_the_middle_is_reported(
-    chain: Database,
-    log: SqlAuditLog,
-    provider: LocalKeyProvider,
-    sink: FileCheckpointSink,
-    anchor: Checkpointer,
-) -> None:
+def test_a_checkpoint_line_deleted_from_the_middle_is_reported(scene: Scene) -> None:
     for _ in range(3):
-        anchor.checkpoint("ehr")
-        fill(log, 2)
-    anchor.checkpoint("ehr")
-    lines = _lines(sink)
-    _write_lines(sink, [lines[0], *lines[2:]])
+        scene.anchor.checkpoint("ehr")
+        fill(scene.log, 2)
+    scene.anchor.checkpoint("ehr")
+    lines = _lines(scene.sink)
+    _write_lines(scene.sink, [lines[0], *lines[2:]])
 
-    report = verify_chain(chain, provider, "ehr", sink)
+    report = scene.verify()
 
     assert report.problems == (Problem(14, C, "checkpoint 2 is missing (deleted)"),)
 
 
-def test_reordered_and_unreadable_checkpoint_lines_are_reported(
-    chain: Database,
-    log: SqlAuditLog,
-    provider: LocalKeyProvider,
-    sink: FileCheckpointSink,
-    anchor: Checkpointer,
-) -> None:
-    anchor.checkpoint("ehr")
-    fill(log, 2)
-    anchor.checkpoint("ehr")
-    first, second = _lines(sink)
-    _write_lines(sink, [second, first, "{not json"])
+def test_reordered_and_unreadable_checkpoint_lines_are_reported(scene: Scene) -> None:
+    scene.anchor.checkpoint("ehr")
+    fill(scene.log, 2)
+    scene.anchor.checkpoint("ehr")
+    first, second = _lines(scene.sink)
+    _write_lines(scene.sink, [second, first, "{not json"])
 
-    kinds = [(p.seq, p.kind) for p in verify_chain(chain, provider, "ehr", sink).problems]
+    kinds = scene.kinds()
 
     assert (12, C) in kinds  # checkpoint 2 where 1 belongs
     assert (10, C) in kinds  # checkpoint 1 after 2

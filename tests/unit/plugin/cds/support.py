@@ -30,7 +30,7 @@ from plugin.codeword.models import CodewordRow
 from plugin.registry import get_service
 from plugin.server import ServerThread
 from plugin.store import Database
-from plugin.tenants.services import SqlTenantRepository
+from plugin.tenants.interfaces import TenantRepository
 from plugin.tenants.services import TenantRegistration
 from plugin.vault.services import VaultService
 
@@ -156,7 +156,7 @@ def register_tenant(
     app: Flask, iss: str, clients: list[dict[str, str]], *, tenant: str = "ehr"
 ) -> None:
     """Register (or replace) ``tenant`` with ``clients`` on its CDS allow-list."""
-    get_service(SqlTenantRepository, app).register(
+    get_service(TenantRepository, app).register(
         TenantRegistration(
             id=tenant,
             name="Test EHR",

@@ -40,10 +40,23 @@ def _publish(server: RecordingServer, *keys: ECKey | OctKey) -> None:
     server.document = {"keys": [key.as_dict(private=False) for key in keys]}
 
 
-def test_a_cached_key_is_not_fetched_again(keys: JkuKeys, jwks_server: RecordingServer) -> None:
+@pytest.fixture
+def url(jwks_server: RecordingServer) -> str:
+    """The set's address, with key ``a`` published there."""
     _publish(jwks_server, _key("a"))
-    url = f"{jwks_server.url}/jwks"
+    return f"{jwks_server.url}/jwks"
 
+
+@pytest.fixture
+def cached(keys: JkuKeys, url: str) -> str:
+    """``url`` after key ``a`` has been fetched from it once."""
+    keys.key(url, "a")
+    return url
+
+
+def test_a_cached_key_is_not_fetched_again(
+    keys: JkuKeys, jwks_server: RecordingServer, url: str
+) -> None:
     for _ in range(3):
         assert keys.key(url, "a").kid == "a"
 
@@ -51,47 +64,37 @@ def test_a_cached_key_is_not_fetched_again(keys: JkuKeys, jwks_server: Recording
 
 
 def test_a_rotated_key_is_found_by_one_refetch(
-    keys: JkuKeys, jwks_server: RecordingServer, clock: Clock
+    keys: JkuKeys, jwks_server: RecordingServer, clock: Clock, cached: str
 ) -> None:
-    url = f"{jwks_server.url}/jwks"
-    _publish(jwks_server, _key("a"))
-    keys.key(url, "a")
     _publish(jwks_server, _key("a"), _key("b"))
     clock.now += 11
 
-    assert keys.key(url, "b").kid == "b"
+    assert keys.key(cached, "b").kid == "b"
     assert len(jwks_server.requests) == 2
 
 
 def test_unknown_kids_do_not_cause_a_stream_of_fetches(
-    keys: JkuKeys, jwks_server: RecordingServer, clock: Clock
+    keys: JkuKeys, jwks_server: RecordingServer, clock: Clock, cached: str
 ) -> None:
-    url = f"{jwks_server.url}/jwks"
-    _publish(jwks_server, _key("a"))
-    keys.key(url, "a")
-
     for kid in ("x", "y", "z"):
         with pytest.raises(InvalidToken, match="kid is not in"):
-            keys.key(url, kid)
+            keys.key(cached, kid)
     assert len(jwks_server.requests) == 1
 
     clock.now += 11
     with pytest.raises(InvalidToken):
-        keys.key(url, "x")
+        keys.key(cached, "x")
     assert len(jwks_server.requests) == 2
 
 
 def test_the_set_is_fetched_again_after_its_ttl(
-    keys: JkuKeys, jwks_server: RecordingServer, clock: Clock
+    keys: JkuKeys, jwks_server: RecordingServer, clock: Clock, cached: str
 ) -> None:
-    url = f"{jwks_server.url}/jwks"
-    _publish(jwks_server, _key("a"))
-    keys.key(url, "a")
     _publish(jwks_server, _key("c"))
     clock.now += 301
 
     with pytest.raises(InvalidToken):
-        keys.key(url, "a")  # the EHR withdrew it
+        keys.key(cached, "a")  # the EHR withdrew it
     assert len(jwks_server.requests) == 2
 
 
@@ -120,34 +123,27 @@ def test_an_unreachable_set_is_refused(keys: JkuKeys) -> None:
 
 
 def test_a_flood_of_unknown_kids_refetches_at_most_once_per_interval(
-    keys: JkuKeys, jwks_server: RecordingServer, clock: Clock
+    keys: JkuKeys, jwks_server: RecordingServer, clock: Clock, cached: str
 ) -> None:
-    url = f"{jwks_server.url}/jwks"
-    _publish(jwks_server, _key("a"))
-    keys.key(url, "a")
-
     for interval in range(3):
         clock.now += 10
         for n in range(40):
             with pytest.raises(InvalidToken, match="kid is not in"):
-                keys.key(url, f"made-up-{interval}-{n}")
+                keys.key(cached, f"made-up-{interval}-{n}")
             clock.now += 0.2
         assert len(jwks_server.requests) == 2 + interval
 
 
 def test_a_rotated_key_is_picked_up_only_after_the_interval(
-    keys: JkuKeys, jwks_server: RecordingServer, clock: Clock
+    keys: JkuKeys, jwks_server: RecordingServer, clock: Clock, cached: str
 ) -> None:
-    url = f"{jwks_server.url}/jwks"
-    _publish(jwks_server, _key("a"))
-    keys.key(url, "a")
     _publish(jwks_server, _key("a"), _key("b"))
 
     clock.now += 5
     with pytest.raises(InvalidToken, match="kid is not in"):
-        keys.key(url, "b")
+        keys.key(cached, "b")
     clock.now += 5
-    assert keys.key(url, "b").kid == "b"
+    assert keys.key(cached, "b").kid == "b"
     assert len(jwks_server.requests) == 2
 
 

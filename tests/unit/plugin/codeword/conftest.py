@@ -5,11 +5,14 @@ and for appointment changes ehr (a sandbox requiring If-Match) -> fhir, outbox -
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from plugin.codeword.appointments import AppointmentChanger
+from plugin.codeword.intents import ChangeIntents
 from plugin.codeword.services import CodewordService
 from plugin.crypto.local import LocalKeyProvider
 from plugin.outbox.services import Outbox
@@ -90,6 +93,17 @@ def outbox(wiring: Wiring, clock: Clock) -> Outbox:
 
 
 @pytest.fixture
-def changer(wiring: Wiring, outbox: Outbox, clock: Clock) -> AppointmentChanger:
+def intents(wiring: Wiring, outbox: Outbox, clock: Clock) -> ChangeIntents:
+    return ChangeIntents(
+        wiring.db,
+        wiring.service,
+        outbox,
+        wiring.audit,
+        lambda: datetime.fromtimestamp(clock(), UTC),
+    )
+
+
+@pytest.fixture
+def changer(wiring: Wiring, intents: ChangeIntents, clock: Clock) -> AppointmentChanger:
     enroll(wiring.service)
-    return AppointmentChanger(wiring.db, wiring.service, outbox, wiring.audit, clock=clock)
+    return AppointmentChanger(wiring.db, wiring.service, intents, clock=clock)

@@ -19,7 +19,7 @@ from plugin.codeword.hashing import WordHasher
 from plugin.codeword.interfaces import Action
 from plugin.codeword.interfaces import PatientFacts
 from plugin.codeword.interfaces import VerifyResult
-from plugin.codeword.protocol import ProtocolStore
+from plugin.codeword.policies import PolicyStore
 from plugin.codeword.services import CodewordService
 from plugin.crypto import Sealer
 from plugin.crypto.interfaces import KeyProvider
@@ -79,7 +79,7 @@ class Wiring:
     audit: SqlAuditLog
     pseudonyms: Pseudonymizer
     outbox_cipher: Sealer
-    protocols: ProtocolStore
+    policies: PolicyStore
     alerter: Alerter
     hasher: WordHasher
     service: CodewordService
@@ -100,10 +100,10 @@ def wire(
     cipher = Sealer(outbox_key, "outbox")
     notices = NoticeBoard(db, lambda t, p: pseudonyms.pseudonym(t, f"Patient/{p}"))
     alerter = Alerter(notices, Outbox(db, cipher, **kwargs), pseudonyms, **kwargs)
-    protocols = ProtocolStore(db, audit, **kwargs)
+    policies = PolicyStore(db, audit, **kwargs)
     hasher = hasher or WordHasher(provider, **FAST)
-    service = CodewordService(db, hasher, pseudonyms, audit, alerter, protocols, **kwargs, **limits)
-    return Wiring(db, provider, audit, pseudonyms, cipher, protocols, alerter, hasher, service)
+    service = CodewordService(db, hasher, pseudonyms, audit, alerter, policies, **kwargs, **limits)
+    return Wiring(db, provider, audit, pseudonyms, cipher, policies, alerter, hasher, service)
 
 
 def enroll(

@@ -63,11 +63,6 @@ def fail_once(
     return raised
 
 
-def _intents(wiring: Wiring) -> ChangeIntents:
-    assert wiring.service.intents is not None
-    return wiring.service.intents
-
-
 def _rows(wiring: Wiring) -> list[ChangeIntent]:
     with wiring.db.session() as session:
         return list(session.scalars(select(ChangeIntent).order_by(ChangeIntent.created_at)))
@@ -102,6 +97,7 @@ def test_a_record_failing_after_the_write_is_completed_once_by_recovery(
     monkeypatch: pytest.MonkeyPatch,
     wiring: Wiring,
     changer: AppointmentChanger,
+    intents: ChangeIntents,
     outbox: Outbox,
     fhir: FhirClient,
     ehr: RunningSandbox,
@@ -126,7 +122,7 @@ def test_a_record_failing_after_the_write_is_completed_once_by_recovery(
     assert _provenances(wiring) == []
     assert len(change_entries(wiring.db, "intent")) == 1
 
-    assert _intents(wiring).recover_client(fhir, TENANT, "pat-1") == 1
+    assert intents.recover_client(fhir, TENANT, "pat-1") == 1
 
     (row,) = _rows(wiring)
     assert (row.state, row.result_version) == ("written", after["meta"]["versionId"])
@@ -141,8 +137,8 @@ def test_a_record_failing_after_the_write_is_completed_once_by_recovery(
     assert grant_states(wiring) == ["used"]
 
     # Recovering again finds nothing to do and doubles nothing.
-    assert _intents(wiring).recover_client(fhir, TENANT, "pat-1") == 0
-    assert _intents(wiring).recover_seen(TENANT, fhir.read("Appointment", NEXT).resource) == 0
+    assert intents.recover_client(fhir, TENANT, "pat-1") == 0
+    assert intents.recover_seen(TENANT, fhir.read("Appointment", NEXT).resource) == 0
     assert len(change_entries(wiring.db, "written")) == 1
     assert len(_provenances(wiring)) == 1
     assert len(appointment_puts(ehr)) == 1
@@ -152,6 +148,7 @@ def test_complete_raising_after_the_write_is_not_a_verification_failure(
     monkeypatch: pytest.MonkeyPatch,
     wiring: Wiring,
     changer: AppointmentChanger,
+    intents: ChangeIntents,
     fhir: FhirClient,
     ehr: RunningSandbox,
 ) -> None:
@@ -167,7 +164,7 @@ def test_complete_raising_after_the_write_is_not_a_verification_failure(
     assert stored_appointment(ehr)["start"] == "2031-05-06T09:30:00Z"
     assert [row.state for row in _rows(wiring)] == ["writing"]
 
-    assert _intents(wiring).recover_client(fhir, TENANT, "pat-1") == 1
+    assert intents.recover_client(fhir, TENANT, "pat-1") == 1
     assert [row.state for row in _rows(wiring)] == ["written"]
     assert grant_states(wiring) == ["used"]
     assert len(change_entries(wiring.db, "written")) == 1
@@ -199,12 +196,15 @@ def test_the_next_change_for_the_client_completes_the_interrupted_one_first(
 
 
 def test_a_write_that_did_not_happen_is_closed_and_its_grant_given_back(
-    wiring: Wiring, changer: AppointmentChanger, fhir: FhirClient, ehr: RunningSandbox
+    wiring: Wiring,
+    changer: AppointmentChanger,
+    intents: ChangeIntents,
+    fhir: FhirClient,
+    ehr: RunningSandbox,
 ) -> None:
     """An intent left ``writing`` by a request that ended before its PUT took effect: recovery
     sees the version it read still in the EHR and records nothing."""
     token = grant_token(wiring)
-    intents = _intents(wiring)
     intent = intents.begin(TENANT, "pat-1", token, FRONT_DESK, Action.RESCHEDULE, NEXT)
     current = fhir.read("Appointment", NEXT).resource
     planned = current.model_copy(deep=True)

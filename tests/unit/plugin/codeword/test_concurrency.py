@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlalchemy import select
 
-from plugin.codeword.interfaces import VerificationProtocol
+from plugin.codeword.interfaces import VerificationPolicy
 from plugin.codeword.interfaces import VerifyOutcome
 from plugin.codeword.models import CodewordAttempt
 from plugin.codeword.models import CodewordRow
@@ -45,7 +45,7 @@ def test_two_processes_lock_out_at_exactly_max_failures(
     # The real clock, which the children share; limits far above the attempts made here.
     wiring = wire(cw_db, LocalKeyProvider(key_file), staff_limit=(10_000, 600),
                   client_limit=(10_000, 3600))  # fmt: skip
-    wiring.protocols.save(TENANT, VerificationProtocol(max_failures=MAX_FAILURES),
+    wiring.policies.save(TENANT, VerificationPolicy(max_failures=MAX_FAILURES),
                           actor="Practitioner/admin")  # fmt: skip
     enroll(wiring.service)
     context = multiprocessing.get_context("spawn")

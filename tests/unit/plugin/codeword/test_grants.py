@@ -11,7 +11,7 @@ import pytest
 
 from plugin.codeword.interfaces import Action
 from plugin.codeword.interfaces import Grant
-from plugin.codeword.interfaces import VerificationProtocol
+from plugin.codeword.interfaces import VerificationPolicy
 from plugin.codeword.models import CodewordGrant
 from plugin.codeword.services import CodewordService
 from plugin.codeword.services import GrantExpired
@@ -107,7 +107,7 @@ def test_release_gives_the_grant_back(enrolled: CodewordService, cw_db: Database
 
 
 def test_grant_expires(wiring: Wiring, enrolled: CodewordService, clock: Clock) -> None:
-    wiring.protocols.save(TENANT, VerificationProtocol(grant_minutes=2), actor="Practitioner/a")
+    wiring.policies.save(TENANT, VerificationPolicy(grant_minutes=2), actor="Practitioner/a")
     grant = _grant(enrolled)
     clock.advance(119)
     _claim(enrolled, grant)
@@ -147,7 +147,7 @@ def test_grant_covers_one_change_only(
 def test_a_grant_is_refused_for_another_client(
     wiring: Wiring, enrolled: CodewordService, cw_db: Database, action: Action
 ) -> None:
-    wiring.protocols.save(TENANT, VerificationProtocol(actions=frozenset(Action)),
+    wiring.policies.save(TENANT, VerificationPolicy(actions=frozenset(Action)),
                           actor="Practitioner/a")  # fmt: skip
     enroll(enrolled, patient="pat-2")
     grant = _grant(enrolled, action, APPOINTMENT if action.on_appointment else None)
@@ -178,7 +178,7 @@ def test_the_client_is_checked_before_staff_action_and_appointment(
 
 
 def test_book_grants_without_an_appointment(wiring: Wiring, enrolled: CodewordService) -> None:
-    wiring.protocols.save(TENANT, VerificationProtocol(actions=frozenset({Action.BOOK})),
+    wiring.policies.save(TENANT, VerificationPolicy(actions=frozenset({Action.BOOK})),
                           actor="Practitioner/a")  # fmt: skip
     grant = _grant(enrolled, Action.BOOK, None)
     assert [g.id for g in enrolled.open_book_grants(TENANT, PATIENT)] == [grant.id]

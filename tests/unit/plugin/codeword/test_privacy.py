@@ -11,7 +11,7 @@ import pytest
 
 from plugin.codeword.interfaces import Action
 from plugin.codeword.interfaces import AlertRecipient
-from plugin.codeword.interfaces import VerificationProtocol
+from plugin.codeword.interfaces import VerificationPolicy
 from plugin.codeword.interfaces import VerifyOutcome
 from plugin.crypto.local import LocalKeyProvider
 from plugin.store import Database
@@ -54,9 +54,9 @@ def test_no_word_or_identifier_in_columns_audit_or_logs(
     caplog.set_level(logging.INFO, logger="sqlalchemy.engine")  # statements and parameters
     wiring = wire(cw_db, keys, clock=clock)
     service = wiring.service
-    wiring.protocols.save(
+    wiring.policies.save(
         TENANT,
-        VerificationProtocol(alert=frozenset(AlertRecipient), second_approval=True, max_failures=2),
+        VerificationPolicy(alert=frozenset(AlertRecipient), second_approval=True, max_failures=2),
         actor="Practitioner/admin",
     )
     service.enroll(tenant=TENANT, patient_id=PATIENT, word=CANARY, confirm=CANARY, facts=FACTS,

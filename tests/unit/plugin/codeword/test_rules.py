@@ -7,15 +7,15 @@ import pytest
 
 from plugin.codeword import rules
 from plugin.codeword.interfaces import PatientFacts
-from plugin.codeword.interfaces import VerificationProtocol
+from plugin.codeword.interfaces import VerificationPolicy
 from plugin.codeword.rules import common_words
 from plugin.codeword.rules import word_problems
 
 FACTS = PatientFacts(names=("Robin Ashdown", "Robbie"), birth_date="1987-03-14")
-PROTOCOL = VerificationProtocol()
+PROTOCOL = VerificationPolicy()
 
 
-def problems(word: str, protocol: VerificationProtocol = PROTOCOL,
+def problems(word: str, protocol: VerificationPolicy = PROTOCOL,
              facts: PatientFacts = FACTS) -> list[str]:  # fmt: skip
     return word_problems(word, word, protocol, facts)
 
@@ -35,8 +35,8 @@ def test_entries_must_match() -> None:
 
 def test_length_limits_follow_the_protocol() -> None:
     assert problems("kettle7") == ["Use at least 8 characters."]
-    assert problems("kettle7", VerificationProtocol(min_length=6)) == []
-    assert problems("copper kettle", VerificationProtocol(min_length=14)) == [
+    assert problems("kettle7", VerificationPolicy(min_length=6)) == []
+    assert problems("copper kettle", VerificationPolicy(min_length=14)) == [
         "Use at least 14 characters."
     ]
     assert problems("quiet harbour " * 10) == [rules.TOO_LONG]
@@ -91,7 +91,7 @@ def test_common_words_are_refused(word: str) -> None:
 
 
 def test_practice_refused_words() -> None:
-    protocol = VerificationProtocol(refused_words=("Riverside", "Oak Clinic"))
+    protocol = VerificationPolicy(refused_words=("Riverside", "Oak Clinic"))
     assert rules.REFUSED in problems("my riverside 7", protocol)
     assert rules.REFUSED in problems("OAKCLINIC", protocol)
     assert problems("my riverside 7") == []

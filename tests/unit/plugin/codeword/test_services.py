@@ -16,7 +16,7 @@ from plugin.codeword.hashing import WordHasher
 from plugin.codeword.interfaces import Action
 from plugin.codeword.interfaces import AlertRecipient
 from plugin.codeword.interfaces import EnrollmentStatus
-from plugin.codeword.interfaces import VerificationProtocol
+from plugin.codeword.interfaces import VerificationPolicy
 from plugin.codeword.interfaces import VerifyOutcome
 from plugin.codeword.models import CodewordRow
 from plugin.codeword.services import AlreadyEnrolled
@@ -61,7 +61,7 @@ def _notices(db: Database) -> list[tuple[str, str]]:
 
 
 def _protocol(wiring: Wiring, **settings: object) -> None:
-    wiring.protocols.save(TENANT, VerificationProtocol(**settings), actor="Practitioner/admin")  # type: ignore[arg-type]
+    wiring.policies.save(TENANT, VerificationPolicy(**settings), actor="Practitioner/admin")  # type: ignore[arg-type]
 
 
 def _now(clock: Clock) -> datetime:

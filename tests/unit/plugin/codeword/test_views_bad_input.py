@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from plugin.codeword.interfaces import VerificationProtocol
+from plugin.codeword.interfaces import VerificationPolicy
 from smart_launch.sandbox.server import RunningSandbox
 from tests.support.forms import csrf
 from tests.support.forms import hidden_fields
@@ -292,8 +292,8 @@ def test_bad_unlock_forms_are_refused(
 def test_approving_when_nothing_waits_is_refused_plainly(
     quietline: Quietline, sandbox: RunningSandbox, therapist: Person
 ) -> None:
-    codewords(quietline).protocols.save(
-        "sandbox", VerificationProtocol(second_approval=True), actor="Practitioner/admin"
+    codewords(quietline).policies.save(
+        "sandbox", VerificationPolicy(second_approval=True), actor="Practitioner/admin"
     )
     assert therapist.enroll(NEW_WORD, reason="forgotten").url.endswith("?done=pending")
     admin = Person(sandbox, "admin")
@@ -334,8 +334,8 @@ def test_no_form_gets_a_server_error_or_writes_to_the_ehr(
     route: str,
     form: dict[str, str],
 ) -> None:
-    codewords(quietline).protocols.save(
-        "sandbox", VerificationProtocol(second_approval=True), actor="Practitioner/admin"
+    codewords(quietline).policies.save(
+        "sandbox", VerificationPolicy(second_approval=True), actor="Practitioner/admin"
     )
     person, page = (desk, "/codeword/") if route in {"verify", "change"} else (
         therapist, "/codeword/enroll"

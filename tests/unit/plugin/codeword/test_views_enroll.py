@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from plugin.codeword.interfaces import VerificationProtocol
+from plugin.codeword.interfaces import VerificationPolicy
 from plugin.codeword.models import AppointmentWatch
 from plugin.codeword.models import CodewordRow
 from plugin.registry import get_service
@@ -208,8 +208,8 @@ def test_a_change_cannot_skip_the_second_approval_of_a_reset(
     quietline: Quietline, sandbox: RunningSandbox, therapist: Person
 ) -> None:
     therapist.enroll()
-    codewords(quietline).protocols.save(
-        "sandbox", VerificationProtocol(second_approval=True), actor="Practitioner/admin"
+    codewords(quietline).policies.save(
+        "sandbox", VerificationPolicy(second_approval=True), actor="Practitioner/admin"
     )
     assert therapist.enroll(NEW_WORD, reason="forgotten").url.endswith("?done=pending")
 
@@ -236,8 +236,8 @@ def test_a_reset_waits_for_a_second_staff_member(
     quietline: Quietline, sandbox: RunningSandbox, therapist: Person
 ) -> None:
     therapist.enroll()
-    codewords(quietline).protocols.save(
-        "sandbox", VerificationProtocol(second_approval=True), actor="Practitioner/admin"
+    codewords(quietline).policies.save(
+        "sandbox", VerificationPolicy(second_approval=True), actor="Practitioner/admin"
     )
 
     pending = therapist.enroll(NEW_WORD, reason="forgotten")

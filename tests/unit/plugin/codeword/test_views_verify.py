@@ -12,7 +12,7 @@ import re
 import pytest
 
 from plugin.codeword.interfaces import Action
-from plugin.codeword.interfaces import VerificationProtocol
+from plugin.codeword.interfaces import VerificationPolicy
 from smart_launch.sandbox.server import RunningSandbox
 from tests.support.forms import csrf
 from tests.support.forms import hidden_fields
@@ -278,8 +278,8 @@ def test_verification_needs_the_form_token(
 def test_actions_outside_the_protocol_are_not_required(
     quietline: Quietline, enrolled: Person, desk: Person
 ) -> None:
-    codewords(quietline).protocols.save(
-        "sandbox", VerificationProtocol(actions=frozenset({Action.RESCHEDULE})), actor="admin"
+    codewords(quietline).policies.save(
+        "sandbox", VerificationPolicy(actions=frozenset({Action.RESCHEDULE})), actor="admin"
     )
     answer = desk.verify("anything at all", choice=f"cancel:{NEXT}")
     booking = desk.verify("anything at all", choice="book")
@@ -295,9 +295,9 @@ def test_actions_outside_the_protocol_are_not_required(
 def test_a_booking_verification_says_to_book_in_the_ehr(
     quietline: Quietline, enrolled: Person, desk: Person
 ) -> None:
-    codewords(quietline).protocols.save(
+    codewords(quietline).policies.save(
         "sandbox",
-        VerificationProtocol(actions=frozenset({Action.RESCHEDULE, Action.BOOK})),
+        VerificationPolicy(actions=frozenset({Action.RESCHEDULE, Action.BOOK})),
         actor="admin",
     )
     granted = desk.verify(WORD, choice="book")

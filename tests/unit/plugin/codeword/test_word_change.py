@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from plugin.codeword.alerts import COMMUNICATION_TEXT
-from plugin.codeword.interfaces import VerificationProtocol
+from plugin.codeword.interfaces import VerificationPolicy
 from plugin.codeword.interfaces import VerifyOutcome
 from plugin.codeword.services import ChangesPaused
 from plugin.codeword.services import ClientNotPresent
@@ -120,9 +120,7 @@ def test_a_wrong_current_word_counts_like_a_wrong_verification(
 def test_a_change_keeps_a_reset_waiting_for_approval(
     wiring: Wiring, service: CodewordService
 ) -> None:
-    wiring.protocols.save(
-        TENANT, VerificationProtocol(second_approval=True), actor="Practitioner/a"
-    )
+    wiring.policies.save(TENANT, VerificationPolicy(second_approval=True), actor="Practitioner/a")
     enroll(service)
     assert service.request_reset(tenant=TENANT, patient_id=PATIENT, word=RESET_WORD,
                                  confirm=RESET_WORD, facts=FACTS, actor=CLINICIAN,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from plugin.codeword.alerts import NOTICE_TEXT
 from plugin.codeword.interfaces import AlertRecipient
-from plugin.codeword.interfaces import VerificationProtocol
+from plugin.codeword.interfaces import VerificationPolicy
 from plugin.registry import get_service
 from plugin.store import Database
 from plugin.vault.models import Notice
@@ -63,9 +63,9 @@ def test_another_clients_chart_does_not_name_the_client(
 def test_admins_see_the_practice_alerts_when_the_protocol_says_so(
     quietline: Quietline, sandbox: RunningSandbox
 ) -> None:
-    codewords(quietline).protocols.save(
+    codewords(quietline).policies.save(
         "sandbox",
-        VerificationProtocol(alert=frozenset({AlertRecipient.CLINICIAN, AlertRecipient.ADMIN})),
+        VerificationPolicy(alert=frozenset({AlertRecipient.CLINICIAN, AlertRecipient.ADMIN})),
         actor="Practitioner/admin",
     )
     _failed_attempt(sandbox)

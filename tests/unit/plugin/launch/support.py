@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from plugin.registry import get_service
-from plugin.tenants.services import SqlTenantRepository
+from plugin.tenants.interfaces import TenantRepository
 from tests.unit.plugin.support import EHR_ISS
 from tests.unit.plugin.support import registration
 
@@ -30,5 +30,5 @@ def register_kept(app: Flask, **overrides: Any) -> str:
     values: dict[str, Any] = {"smart_configuration": KEPT_CONFIGURATION, "iss": EHR_ISS}
     values.update(overrides)
     view = registration(**values)
-    get_service(SqlTenantRepository, app).register(view)
+    get_service(TenantRepository, app).register(view)
     return view.id

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -12,15 +11,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from plugin.config import Settings
-from plugin.crypto import lookup_hash
 from plugin.launch.sessions import COOKIE_NAME
 from plugin.launch.sessions import signed_session_id
 from plugin.launch.store import SqlLaunchStore
-from plugin.launch.store import StoredTokens
 from plugin.registry import get_service
-from plugin.tenants.services import SqlTenantRepository
-from smart_launch.context import LaunchContext
+from plugin.tenants.interfaces import TenantRepository
 from tests.support.servers import make_settings
+from tests.support.stored_launches import stored_launch
 from tests.unit.plugin.support import EHR_ISS
 from tests.unit.plugin.support import EHR_ORIGIN
 from tests.unit.plugin.support import PUBLIC_URL
@@ -37,7 +34,7 @@ def settings(instance: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 def launched(flask_app: Flask, client: FlaskClient) -> tuple[FlaskClient, SqlLaunchStore]:
-    tenants = get_service(SqlTenantRepository, flask_app)
+    tenants = get_service(TenantRepository, flask_app)
     tenants.register(registration())
     tenants.register(
         registration(
@@ -49,22 +46,8 @@ def launched(flask_app: Flask, client: FlaskClient) -> tuple[FlaskClient, SqlLau
 
 
 def _launch(store: SqlLaunchStore, roles: tuple[str, ...], *, patient: str | None = None) -> str:
-    return store.create(
-        session_hash=lookup_hash(signed_session_id(SECRET, BROWSER_ID)),
-        context=LaunchContext(
-            tenant="ehr",
-            iss=EHR_ISS,
-            patient=patient,
-            encounter=None,
-            fhir_user=EHR_ISS + "/Practitioner/7",
-            scopes=("launch", "openid", "fhirUser"),
-            need_patient_banner=False,
-            smart_style_url=None,
-        ),
-        roles=roles,
-        tokens=StoredTokens("access-token-value", time.time() + 3600, None),
-        missing_scopes=(),
-    )
+    session_id = signed_session_id(SECRET, BROWSER_ID)
+    return stored_launch(store, session_id, EHR_ISS, roles, patient=patient)
 
 
 def test_launched_page_opens_with_handle_and_cookie(

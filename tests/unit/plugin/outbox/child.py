@@ -29,12 +29,9 @@ from plugin.store import Database
 from smart_launch.fhir import CreateResult
 from smart_launch.keys import ClientKeys
 from tests.unit.plugin.outbox.support import BACKEND_SCOPE
-from tests.unit.plugin.outbox.support import STAFF
-from tests.unit.plugin.outbox.support import SYSTEM
-from tests.unit.plugin.outbox.support import TENANT
 from tests.unit.plugin.outbox.support import ChildConfig
 from tests.unit.plugin.outbox.support import cipher
-from tests.unit.plugin.outbox.support import document
+from tests.unit.plugin.outbox.support import queue_note
 from tests.unit.plugin.outbox.support import tenant_repository
 
 
@@ -67,17 +64,7 @@ def main(mode: str, args: list[str]) -> None:
     if mode == "enqueue":
         outbox = Outbox(db, sealer, index_key=bytes.fromhex(config.token_key))
         with db.session() as session:
-            ids = [
-                outbox.enqueue(
-                    session,
-                    tenant=TENANT,
-                    resource=document(value),
-                    identifier_system=SYSTEM,
-                    identifier_value=value,
-                    created_by=STAFF,
-                )
-                for value in args
-            ]
+            ids = [queue_note(session, outbox, value) for value in args]
         _say("committed " + " ".join(ids))
         _wait_to_be_killed()
     keys = ClientKeys.load(Path(config.keys_path))

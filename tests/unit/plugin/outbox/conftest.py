@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Fixtures for the outbox tests: outbox_db -> ehr -> tenant -> outbox / make_worker."""
+"""Fixtures for the outbox tests: outbox_db -> ehr -> tenant -> outbox / queue / make_worker."""
 
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ from smart_launch.keys import ClientKeys
 from smart_launch.sandbox.server import RunningSandbox
 from tests.unit.plugin.outbox.support import BACKEND_SCOPE
 from tests.unit.plugin.outbox.support import Clock
+from tests.unit.plugin.outbox.support import Queue
 from tests.unit.plugin.outbox.support import cipher
 from tests.unit.plugin.outbox.support import prepare_database
 from tests.unit.plugin.outbox.support import register_tenant
-from tests.unit.plugin.outbox.support import start_ehr
+from tests.unit.plugin.outbox.support import running_ehr
 from tests.unit.plugin.outbox.support import system_client
 from tests.unit.plugin.outbox.support import tenant_repository
 
@@ -39,9 +40,13 @@ def outbox_db(database_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def ehr(tmp_path: Path, client_keys: ClientKeys) -> Iterator[RunningSandbox]:
-    running = start_ehr(tmp_path / "ehr.sqlite3", client_keys)
-    yield running
-    running.stop()
+    with running_ehr(tmp_path / "ehr.sqlite3", client_keys) as running:
+        yield running
+
+
+@pytest.fixture
+def ehr_reader(ehr: RunningSandbox, client_keys: ClientKeys) -> FhirClient:
+    return system_client(ehr, client_keys)
 
 
 @pytest.fixture
@@ -57,18 +62,9 @@ def tenant(outbox_tenants: SqlTenantRepository, ehr: RunningSandbox) -> str:
 
 
 @pytest.fixture
-def payload_cipher() -> Sealer:
-    return cipher(os.urandom(32))
-
-
-@pytest.fixture
 def clock() -> Clock:
+    """The time the outbox and its workers read; it moves only when a test advances it."""
     return Clock()
-
-
-@pytest.fixture
-def outbox(outbox_db: Database, payload_cipher: Sealer, clock: Clock) -> Outbox:
-    return Outbox(outbox_db, payload_cipher, clock=clock)
 
 
 @pytest.fixture
@@ -90,5 +86,17 @@ def make_worker(
 
 
 @pytest.fixture
-def ehr_reader(ehr: RunningSandbox, client_keys: ClientKeys) -> FhirClient:
-    return system_client(ehr, client_keys)
+def payload_cipher() -> Sealer:
+    """The payload cipher under a fresh key, so no test can open another test's rows."""
+    return cipher(os.urandom(32))
+
+
+@pytest.fixture
+def outbox(outbox_db: Database, payload_cipher: Sealer, clock: Clock) -> Outbox:
+    return Outbox(outbox_db, payload_cipher, clock=clock)
+
+
+@pytest.fixture
+def queue(outbox_db: Database, outbox: Outbox, tenant: str, payload_cipher: Sealer) -> Queue:
+    """Queues notes for the registered tenant and reads their rows back."""
+    return Queue(outbox_db, outbox, tenant, payload_cipher)

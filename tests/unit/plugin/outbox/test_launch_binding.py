@@ -5,20 +5,19 @@ from __future__ import annotations
 
 from flask import Flask
 from flask import g
-from sqlalchemy import text
 
 from plugin.crypto import Sealer
 from plugin.launch.store import LiveLaunch
 from plugin.launch.store import StoredTokens
 from plugin.outbox import Outbox
-from plugin.outbox import OutboxItem
 from plugin.outbox.services import launch_handle_of
 from plugin.store import Database
 from smart_launch.context import LaunchContext
 from tests.unit.plugin.outbox.support import STAFF
-from tests.unit.plugin.outbox.support import SYSTEM
-from tests.unit.plugin.outbox.support import document
+from tests.unit.plugin.outbox.support import enqueue_note
 from tests.unit.plugin.outbox.support import new_value
+from tests.unit.plugin.outbox.support import outbox_text
+from tests.unit.plugin.outbox.support import read_row
 
 HANDLE = "launch-handle-Zx81q0rYt6mVbN4s"
 
@@ -37,28 +36,8 @@ def _live(handle: str) -> LiveLaunch:
     return LiveLaunch(handle, context, ("clinician",), StoredTokens("at", 1e12))
 
 
-def _enqueue(db: Database, outbox: Outbox, tenant: str, **kwargs: str) -> str:
-    value = new_value()
-    with db.session() as session:
-        return outbox.enqueue(
-            session,
-            tenant=tenant,
-            resource=document(value),
-            identifier_system=SYSTEM,
-            identifier_value=value,
-            created_by=STAFF,
-            **kwargs,
-        )
-
-
-def _raw(db: Database) -> str:
-    with db.engine.connect() as conn:
-        rows = conn.execute(text("SELECT * FROM outbox_items")).all()
-    return " ".join(
-        bytes(v).decode("latin-1") if isinstance(v, bytes | memoryview) else str(v)
-        for row in rows
-        for v in row
-    )
+def _enqueue(db: Database, outbox: Outbox, tenant: str, **options: str) -> str:
+    return enqueue_note(db, outbox, new_value(), tenant=tenant, **options)
 
 
 def test_the_launch_of_the_request_is_recorded_sealed(
@@ -69,10 +48,8 @@ def test_the_launch_of_the_request_is_recorded_sealed(
         g.launch = _live(HANDLE)
         item_id = _enqueue(outbox_db, outbox, tenant)
 
-    assert HANDLE not in _raw(outbox_db)
-    with outbox_db.session() as session:
-        row = session.get_one(OutboxItem, item_id)
-    assert launch_handle_of(payload_cipher, row) == HANDLE
+    assert HANDLE not in outbox_text(outbox_db)
+    assert launch_handle_of(payload_cipher, read_row(outbox_db, item_id)) == HANDLE
 
 
 def test_an_explicit_launch_wins_and_none_outside_a_request(
@@ -84,8 +61,5 @@ def test_an_explicit_launch_wins_and_none_outside_a_request(
         explicit = _enqueue(outbox_db, outbox, tenant, launch_handle="other-handle")
     outside = _enqueue(outbox_db, outbox, tenant)
 
-    with outbox_db.session() as session:
-        assert launch_handle_of(payload_cipher, session.get_one(OutboxItem, explicit)) == (
-            "other-handle"
-        )
-        assert launch_handle_of(payload_cipher, session.get_one(OutboxItem, outside)) is None
+    assert launch_handle_of(payload_cipher, read_row(outbox_db, explicit)) == "other-handle"
+    assert launch_handle_of(payload_cipher, read_row(outbox_db, outside)) is None

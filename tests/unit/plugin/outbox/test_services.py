@@ -24,30 +24,29 @@ from plugin.tenants.models import Tenant
 from tests.unit.plugin.outbox.support import STAFF
 from tests.unit.plugin.outbox.support import SYSTEM
 from tests.unit.plugin.outbox.support import Clock
+from tests.unit.plugin.outbox.support import all_rows
 from tests.unit.plugin.outbox.support import document
+from tests.unit.plugin.outbox.support import enqueue_note
 from tests.unit.plugin.outbox.support import new_value
+from tests.unit.plugin.outbox.support import queue_note
+
+LOCAL_TENANT = {
+    "id": "local",
+    "name": "x",
+    "iss": "https://x.test/fhir",
+    "client_id": "c",
+    "auth_method": "private_key_jwt",
+    "scope": "s",
+}
+"""The local change made in the same transaction as the EHR write: a new tenant row."""
 
 
 class LocalChangeFailed(Exception):
     """Raised inside the transaction to make it roll back."""
 
 
-def _items(db: Database) -> list[OutboxItem]:
-    with db.session() as session:
-        return list(session.scalars(select(OutboxItem)))
-
-
 def _enqueue(db: Database, outbox: Outbox, tenant: str, value: str, pseudonym: str = "p1") -> str:
-    with db.session() as session:
-        return outbox.enqueue(
-            session,
-            tenant=tenant,
-            resource=document(value),
-            identifier_system=SYSTEM,
-            identifier_value=value,
-            created_by=STAFF,
-            patient_pseudonym=pseudonym,
-        )
+    return enqueue_note(db, outbox, value, tenant=tenant, patient_pseudonym=pseudonym)
 
 
 def test_sealer_is_a_payload_cipher() -> None:
@@ -58,25 +57,8 @@ def test_sealer_is_a_payload_cipher() -> None:
 def _local_change_and_write(db: Database, outbox: Outbox, tenant: str, *, fail: bool) -> None:
     """A local change and its EHR write in one transaction, which fails at the end."""
     with db.session() as session:
-        session.add(
-            Tenant(
-                id="local",
-                name="x",
-                iss="https://x.test/fhir",
-                client_id="c",
-                auth_method="private_key_jwt",
-                scope="s",
-            )
-        )
-        value = new_value()
-        outbox.enqueue(
-            session,
-            tenant=tenant,
-            resource=document(value),
-            identifier_system=SYSTEM,
-            identifier_value=value,
-            created_by=STAFF,
-        )
+        session.add(Tenant(**LOCAL_TENANT))
+        queue_note(session, outbox, new_value(), tenant=tenant)
         session.flush()
         if fail:
             raise LocalChangeFailed
@@ -87,11 +69,11 @@ def test_rolled_back_transaction_leaves_no_item_and_no_local_change(
 ) -> None:
     with pytest.raises(LocalChangeFailed):
         _local_change_and_write(outbox_db, outbox, tenant, fail=True)
-    assert _items(outbox_db) == []
+    assert all_rows(outbox_db) == []
     with outbox_db.session() as session:
         assert session.get(Tenant, "local") is None
     _local_change_and_write(outbox_db, outbox, tenant, fail=False)
-    assert [item.status for item in _items(outbox_db)] == ["pending"]
+    assert [item.status for item in all_rows(outbox_db)] == ["pending"]
     with outbox_db.session() as session:
         assert session.get(Tenant, "local") is not None
 
@@ -101,7 +83,7 @@ def test_committed_transaction_leaves_a_pending_sealed_item(
 ) -> None:
     value = new_value()
     item_id = _enqueue(outbox_db, outbox, tenant, value)
-    (item,) = _items(outbox_db)
+    (item,) = all_rows(outbox_db)
     assert item.id == item_id
     assert item.status == OutboxStatus.PENDING
     assert item.attempts == 0
@@ -156,20 +138,12 @@ def test_resource_must_carry_the_idempotency_identifier(
             identifier_value=value,
             created_by=STAFF,
         )
-    assert _items(outbox_db) == []
+    assert all_rows(outbox_db) == []
 
 
 def test_only_create_is_supported(outbox_db: Database, outbox: Outbox, tenant: str) -> None:
     with pytest.raises(ValueError, match="only 'create'"), outbox_db.session() as session:
-        outbox.enqueue(
-            session,
-            tenant=tenant,
-            resource=document("v"),
-            identifier_system=SYSTEM,
-            identifier_value="v",
-            created_by=STAFF,
-            kind="update",
-        )
+        queue_note(session, outbox, "v", tenant=tenant, kind="update")
 
 
 def test_list_for_filters_by_patient_and_status_newest_first(

@@ -8,7 +8,6 @@ from collections.abc import Callable
 import pytest
 from fhir.resources.R4B.provenance import Provenance
 from sqlalchemy import select
-from sqlalchemy import update
 
 from plugin.crypto import Sealer
 from plugin.crypto import SealError
@@ -23,35 +22,21 @@ from plugin.outbox.services import remote_id_of
 from plugin.store import Database
 from smart_launch.sandbox.server import RunningSandbox
 from smart_launch.sandbox.state import get_state
-from tests.unit.plugin.outbox.support import STAFF
 from tests.unit.plugin.outbox.support import SYSTEM
-from tests.unit.plugin.outbox.support import document
+from tests.unit.plugin.outbox.support import enqueue_note
+from tests.unit.plugin.outbox.support import make_pending
 from tests.unit.plugin.outbox.support import new_value
+from tests.unit.plugin.outbox.support import provenance
+from tests.unit.plugin.outbox.support import queue_note
+from tests.unit.plugin.outbox.support import queue_target
+from tests.unit.plugin.outbox.support import read_row
 
 TARGET = "Appointment/appt-1-next/_history/2"
 
 
-def provenance(target: str = TARGET) -> Provenance:
-    return Provenance.model_validate(
-        {
-            "resourceType": "Provenance",
-            "target": [{"reference": target}],
-            "recorded": "2026-01-05T10:00:00+00:00",
-            "agent": [{"who": {"reference": STAFF}}],
-        }
-    )
-
-
 def _enqueue(db: Database, outbox: Outbox, tenant: str, resource: Provenance, value: str) -> str:
     with db.session() as session:
-        return outbox.enqueue(
-            session,
-            tenant=tenant,
-            resource=resource,
-            identifier_value=value,
-            created_by=STAFF,
-            search_param="target",
-        )
+        return queue_target(session, outbox, resource, value, tenant=tenant)
 
 
 def _stored_provenances(ehr: RunningSandbox) -> list[dict[str, object]]:
@@ -66,7 +51,7 @@ def test_condition_is_the_target_reference() -> None:
 def test_target_item_is_sealed_with_its_search_parameter(
     outbox_db: Database, outbox: Outbox, tenant: str, payload_cipher: Sealer
 ) -> None:
-    item_id = _enqueue(outbox_db, outbox, tenant, provenance(), TARGET)
+    item_id = _enqueue(outbox_db, outbox, tenant, provenance(TARGET), TARGET)
     with outbox_db.session() as session:
         item = session.get_one(OutboxItem, item_id)
         assert (item.search_param, item.identifier_system, item.identifier_value) == (
@@ -85,7 +70,7 @@ def test_resource_must_target_the_value(
     outbox_db: Database, outbox: Outbox, tenant: str, value: str
 ) -> None:
     with pytest.raises(MissingIdempotencyKey):
-        _enqueue(outbox_db, outbox, tenant, provenance(), value)
+        _enqueue(outbox_db, outbox, tenant, provenance(TARGET), value)
     with outbox_db.session() as session:
         assert session.scalars(select(OutboxItem)).all() == []
 
@@ -93,32 +78,13 @@ def test_resource_must_target_the_value(
 def test_unknown_search_parameter_is_refused(
     outbox_db: Database, outbox: Outbox, tenant: str
 ) -> None:
-    value = new_value()
     with outbox_db.session() as session, pytest.raises(ValueError, match="search"):
-        outbox.enqueue(
-            session,
-            tenant=tenant,
-            resource=document(value),
-            identifier_system=SYSTEM,
-            identifier_value=value,
-            created_by=STAFF,
-            search_param="subject",
-        )
+        queue_note(session, outbox, new_value(), tenant=tenant, search_param="subject")
 
 
 def test_identifier_items_keep_their_path(outbox_db: Database, outbox: Outbox, tenant: str) -> None:
-    value = new_value()
-    with outbox_db.session() as session:
-        item_id = outbox.enqueue(
-            session,
-            tenant=tenant,
-            resource=document(value),
-            identifier_system=SYSTEM,
-            identifier_value=value,
-            created_by=STAFF,
-        )
-    with outbox_db.session() as session:
-        assert session.get_one(OutboxItem, item_id).search_param == "identifier"
+    item_id = enqueue_note(outbox_db, outbox, new_value(), tenant=tenant)
+    assert read_row(outbox_db, item_id).search_param == "identifier"
 
 
 def test_worker_delivers_a_provenance_once_even_when_redelivered(
@@ -129,19 +95,13 @@ def test_worker_delivers_a_provenance_once_even_when_redelivered(
     make_worker: Callable[..., OutboxWorker],
     payload_cipher: Sealer,
 ) -> None:
-    item_id = _enqueue(outbox_db, outbox, tenant, provenance(), TARGET)
-    with outbox_db.session() as session:
-        sealed = session.get_one(OutboxItem, item_id).sealed_payload
+    item_id = _enqueue(outbox_db, outbox, tenant, provenance(TARGET), TARGET)
+    sealed = read_row(outbox_db, item_id).sealed_payload
     worker = make_worker()
 
     assert worker.run_once() == 1
     # The answer was lost: the item goes back to pending and is delivered a second time.
-    with outbox_db.session() as session:
-        session.execute(
-            update(OutboxItem)
-            .where(OutboxItem.id == item_id)
-            .values(status=OutboxStatus.PENDING.value, sealed_payload=sealed)
-        )
+    make_pending(outbox_db, item_id, sealed)
     assert worker.run_once() == 1
 
     posts = ehr.request_log.matching("/fhir/Provenance", "POST")
@@ -149,7 +109,6 @@ def test_worker_delivers_a_provenance_once_even_when_redelivered(
     stored = _stored_provenances(ehr)
     assert len(stored) == 1
     assert stored[0]["target"] == [{"reference": TARGET}]
-    with outbox_db.session() as session:
-        item = session.get_one(OutboxItem, item_id)
-        assert item.status == OutboxStatus.DELIVERED
-        assert remote_id_of(payload_cipher, item) == stored[0]["id"]
+    item = read_row(outbox_db, item_id)
+    assert item.status == OutboxStatus.DELIVERED
+    assert remote_id_of(payload_cipher, item) == stored[0]["id"]

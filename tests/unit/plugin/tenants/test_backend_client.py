@@ -4,25 +4,16 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
 
 from plugin.errors import ConfigurationError
 from plugin.store import Database
 from plugin.tenants.services import BackendClient
 from plugin.tenants.services import SqlTenantRepository
+from tests.support.canaries import dump_database
+from tests.support.canaries import scan
 from tests.unit.plugin.support import registration
 
 SECRET = "backend-Secret-Value-9876543210"
-
-
-def _dump(db: Database) -> str:
-    with db.engine.connect() as conn:
-        rows = conn.execute(text("SELECT * FROM tenants")).all()
-    return " ".join(
-        bytes(v).decode("latin-1") if isinstance(v, bytes | memoryview) else str(v)
-        for row in rows
-        for v in row
-    )
 
 
 def test_a_backend_client_with_keys_is_stored(tenants: SqlTenantRepository) -> None:
@@ -44,7 +35,7 @@ def test_a_backend_client_secret_is_sealed(tenants: SqlTenantRepository, db: Dat
     )
     tenants.register(registration(backend=backend, backend_on_launch_client=False))
 
-    assert SECRET not in _dump(db)
+    assert scan(dump_database(db.engine), [SECRET]) == []
     view = tenants.by_id("ehr")
     assert view.backend_on_launch_client is False
     assert view.backend is not None

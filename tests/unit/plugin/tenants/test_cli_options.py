@@ -18,6 +18,7 @@ from plugin.cli import main
 from plugin.config import Settings
 from plugin.registry import get_service
 from plugin.store import Database
+from plugin.tenants.interfaces import TenantRepository
 from plugin.tenants.services import TENANT_REFRESH_SECONDS
 from plugin.tenants.services import SqlTenantRepository
 from tests.unit.plugin.outbox.support import Clock
@@ -71,7 +72,7 @@ def _add(runner: CliRunner, *extra: str) -> Result:
 
 
 def _repository(env: dict[str, str]) -> SqlTenantRepository:
-    return get_service(SqlTenantRepository, create_app(Settings.from_env(env)))
+    return get_service(TenantRepository, create_app(Settings.from_env(env)))
 
 
 def test_tenant_add_registers_a_backend_client_with_keys(
@@ -163,7 +164,7 @@ def test_a_running_app_sees_a_cli_registration_within_the_bound(
     clock.advance(TENANT_REFRESH_SECONDS)
     after = client.get("/callback").headers["Content-Security-Policy"]
     assert "https://second.example" in after
-    repository = get_service(SqlTenantRepository, running)
+    repository = get_service(TenantRepository, running)
     assert repository.by_iss("https://second.example/fhir").id == "second"
 
 

@@ -12,6 +12,7 @@ from dataclasses import field
 from html import unescape
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import ClassVar
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
@@ -41,6 +42,7 @@ EHR_SCOPE = (
     "launch openid fhirUser online_access patient/Patient.rs patient/Appointment.cruds "
     "patient/Encounter.rs patient/Flag.cruds"
 )
+FHIR_JSON = {"Content-Type": "application/fhir+json"}
 
 
 @pytest.fixture(scope="session")
@@ -49,18 +51,23 @@ def client_keys() -> ClientKeys:
     return ClientKeys.generate()
 
 
+def _basic_client(client_id: str, scope: str) -> ClientRegistration:
+    """A ``client_secret_basic`` app using the shared test secret, redirect and launch URLs."""
+    return ClientRegistration(
+        client_id=client_id,
+        auth_method="client_secret_basic",
+        client_secret=BASIC_SECRET,
+        redirect_uris=(REDIRECT_URI,),
+        launch_url=LAUNCH_URL,
+        scope=scope,
+    )
+
+
 @pytest.fixture
 def registrations(client_keys: ClientKeys) -> list[ClientRegistration]:
     """A basic-auth app, a private_key_jwt app with Backend Services, and a narrow app."""
     return [
-        ClientRegistration(
-            client_id="quietline",
-            auth_method="client_secret_basic",
-            client_secret=BASIC_SECRET,
-            redirect_uris=(REDIRECT_URI,),
-            launch_url=LAUNCH_URL,
-            scope=APP_SCOPE,
-        ),
+        _basic_client("quietline", APP_SCOPE),
         ClientRegistration(
             client_id="quietline-jwt",
             auth_method="private_key_jwt",
@@ -70,14 +77,7 @@ def registrations(client_keys: ClientKeys) -> list[ClientRegistration]:
             scope=APP_SCOPE + " system/*.rs system/Task.cruds",
             grant_types=("authorization_code", "refresh_token", "client_credentials"),
         ),
-        ClientRegistration(
-            client_id="narrow",
-            auth_method="client_secret_basic",
-            client_secret=BASIC_SECRET,
-            redirect_uris=(REDIRECT_URI,),
-            launch_url=LAUNCH_URL,
-            scope="launch openid fhirUser patient/Patient.rs",
-        ),
+        _basic_client("narrow", "launch openid fhirUser patient/Patient.rs"),
     ]
 
 
@@ -108,6 +108,27 @@ def query_of(url: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
+def flag_resource(patient: str = "pat-1", **extra: Any) -> dict[str, Any]:
+    """An active Flag about ``patient``; ``extra`` adds or replaces elements."""
+    return {
+        "resourceType": "Flag",
+        "status": "active",
+        "code": {"text": "Verify identity before changing appointments"},
+        "subject": {"reference": f"Patient/{patient}"},
+        **extra,
+    }
+
+
+def match_ids(response: requests.Response) -> list[str]:
+    """The ids of the ``match`` entries of a searchset Bundle response."""
+    bundle = response.json()
+    assert bundle["resourceType"] == "Bundle"
+    assert bundle["type"] == "searchset"
+    return [
+        entry["resource"]["id"] for entry in bundle["entry"] if entry["search"]["mode"] == "match"
+    ]
+
+
 @dataclass
 class Flow:
     """Drives SMART flows against one sandbox over real HTTP."""
@@ -121,8 +142,11 @@ class Flow:
     secret: str = BASIC_SECRET
     ehr_scope: str = EHR_SCOPE
 
+    fhir_json: ClassVar[dict[str, str]] = FHIR_JSON
     pkce = staticmethod(pkce_pair)
     query_of = staticmethod(query_of)
+    flag = staticmethod(flag_resource)
+    ids = staticmethod(match_ids)
 
     def launch(
         self, patient: str = "pat-1", user: str = "therapist", app: str = "quietline"
@@ -185,14 +209,18 @@ class Flow:
         extra: dict[str, str] | None = None,
     ) -> requests.Response:
         """Exchange ``code``, authenticating with the client's registered method."""
-        data = {
+        data = self.code_form(code, verifier=verifier)
+        data.update(extra or {})
+        return self.token_request(data, client_id=client_id)
+
+    def code_form(self, code: str, *, verifier: str | None = None) -> dict[str, str]:
+        """The token request fields that exchange ``code`` (without client authentication)."""
+        return {
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": REDIRECT_URI,
             "code_verifier": self.verifier if verifier is None else verifier,
         }
-        data.update(extra or {})
-        return self.token_request(data, client_id=client_id)
 
     def token_request(self, data: dict[str, str], *, client_id: str) -> requests.Response:
         """POST to the token endpoint with Basic auth or a fresh client assertion."""
@@ -211,6 +239,23 @@ class Flow:
         """A FHIR request with ``Authorization: Bearer``."""
         headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
         return self.http.request(method, self.ehr.fhir_base + path, headers=headers, **kwargs)
+
+    def create_flag(
+        self,
+        token: str,
+        patient: str = "pat-1",
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> requests.Response:
+        """POST :func:`flag_resource` as FHIR JSON; ``headers`` are sent as well."""
+        return self.fhir(
+            "POST",
+            "/Flag",
+            token,
+            json=flag_resource(patient, **extra),
+            headers={**FHIR_JSON, **(headers or {})},
+        )
 
 
 @pytest.fixture

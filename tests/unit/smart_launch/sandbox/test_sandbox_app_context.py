@@ -15,7 +15,7 @@ from smart_launch.sandbox.pages import MAX_APP_CONTEXT
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from conftest import Flow
+    from tests.unit.smart_launch.sandbox.conftest import Flow
 
 APP_CONTEXT = '{"verify":{"appointment":"appt-1-next","action":"reschedule"}}'
 

@@ -12,7 +12,7 @@ import pytest
 from smart_launch.sandbox.seed import ENCOUNTERS
 
 if TYPE_CHECKING:
-    from conftest import Flow
+    from tests.unit.smart_launch.sandbox.conftest import Flow
 
 
 def _hidden_fields(html: str) -> dict[str, str]:

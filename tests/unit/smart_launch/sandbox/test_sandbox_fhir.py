@@ -4,35 +4,12 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from typing import Any
 
 from smart_launch.sandbox.seed import APPOINTMENTS
 from smart_launch.sandbox.seed import MRN_SYSTEM
 
 if TYPE_CHECKING:
-    import requests
-    from conftest import Flow
-
-FHIR_JSON = {"Content-Type": "application/fhir+json"}
-
-
-def _flag(patient: str = "pat-1", **extra: Any) -> dict[str, Any]:
-    return {
-        "resourceType": "Flag",
-        "status": "active",
-        "code": {"text": "Verify identity before changing appointments"},
-        "subject": {"reference": f"Patient/{patient}"},
-        **extra,
-    }
-
-
-def _ids(response: requests.Response) -> list[str]:
-    bundle = response.json()
-    assert bundle["resourceType"] == "Bundle"
-    assert bundle["type"] == "searchset"
-    return [
-        entry["resource"]["id"] for entry in bundle["entry"] if entry["search"]["mode"] == "match"
-    ]
+    from tests.unit.smart_launch.sandbox.conftest import Flow
 
 
 # -- authentication and scopes ---------------------------------------------------------------
@@ -61,9 +38,9 @@ def test_patient_scope_refuses_another_patients_resources(flow: Flow, patient_to
 
 
 def test_patient_scope_constrains_searches_to_the_patient(flow: Flow, patient_token: str) -> None:
-    found = _ids(flow.fhir("GET", "/Appointment", patient_token))
+    found = flow.ids(flow.fhir("GET", "/Appointment", patient_token))
     assert sorted(found) == sorted(APPOINTMENTS["pat-1"])
-    assert _ids(flow.fhir("GET", "/Patient", patient_token)) == ["pat-1"]
+    assert flow.ids(flow.fhir("GET", "/Patient", patient_token)) == ["pat-1"]
     other = flow.fhir("GET", "/Appointment", patient_token, params={"patient": "pat-2"})
     assert other.status_code == 403
 
@@ -71,16 +48,16 @@ def test_patient_scope_constrains_searches_to_the_patient(flow: Flow, patient_to
 def test_patient_scope_refuses_writes_outside_the_compartment(
     flow: Flow, patient_token: str
 ) -> None:
-    response = flow.fhir("POST", "/Flag", patient_token, json=_flag("pat-2"), headers=FHIR_JSON)
+    response = flow.create_flag(patient_token, "pat-2")
     assert response.status_code == 403
-    assert flow.fhir("POST", "/Flag", patient_token, json=_flag(), headers=FHIR_JSON).ok
+    assert flow.create_flag(patient_token).ok
 
 
 def test_scope_letters_are_enforced(flow: Flow) -> None:
     token = flow.token(scope="launch patient/Patient.r patient/Flag.c")["access_token"]
     assert flow.fhir("GET", "/Patient/pat-1", token).status_code == 200
     assert flow.fhir("GET", "/Patient", token).status_code == 403
-    created = flow.fhir("POST", "/Flag", token, json=_flag(), headers=FHIR_JSON)
+    created = flow.create_flag(token)
     assert created.status_code == 201
     flag_id = created.json()["id"]
     assert flow.fhir("GET", f"/Flag/{flag_id}", token).status_code == 403
@@ -125,7 +102,7 @@ def test_read_unknown_is_404_and_unsupported_type_is_404(flow: Flow, user_token:
 
 
 def test_delete_then_read_is_410_and_vread_keeps_history(flow: Flow, user_token: str) -> None:
-    created = flow.fhir("POST", "/Flag", user_token, json=_flag(), headers=FHIR_JSON).json()
+    created = flow.create_flag(user_token).json()
     path = f"/Flag/{created['id']}"
     assert flow.fhir("DELETE", path, user_token).status_code == 204
     gone = flow.fhir("GET", path, user_token)
@@ -136,4 +113,4 @@ def test_delete_then_read_is_410_and_vread_keeps_history(flow: Flow, user_token:
     assert first.json()["status"] == "active"
     assert flow.fhir("GET", path + "/_history/2", user_token).status_code == 410
     assert flow.fhir("GET", path + "/_history/9", user_token).status_code == 404
-    assert created["id"] not in _ids(flow.fhir("GET", "/Flag", user_token))
+    assert created["id"] not in flow.ids(flow.fhir("GET", "/Flag", user_token))

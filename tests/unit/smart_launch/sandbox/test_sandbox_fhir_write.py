@@ -12,36 +12,14 @@ import pytest
 from smart_launch.sandbox.seed import APPOINTMENTS
 
 if TYPE_CHECKING:
-    import requests
-    from conftest import Flow
-
-FHIR_JSON = {"Content-Type": "application/fhir+json"}
-
-
-def _flag(patient: str = "pat-1", **extra: Any) -> dict[str, Any]:
-    return {
-        "resourceType": "Flag",
-        "status": "active",
-        "code": {"text": "Verify identity before changing appointments"},
-        "subject": {"reference": f"Patient/{patient}"},
-        **extra,
-    }
-
-
-def _ids(response: requests.Response) -> list[str]:
-    bundle = response.json()
-    assert bundle["resourceType"] == "Bundle"
-    assert bundle["type"] == "searchset"
-    return [
-        entry["resource"]["id"] for entry in bundle["entry"] if entry["search"]["mode"] == "match"
-    ]
+    from tests.unit.smart_launch.sandbox.conftest import Flow
 
 
 # -- create, conditional create, update, delete ---------------------------------------------
 
 
 def test_create_assigns_id_and_version(flow: Flow, user_token: str) -> None:
-    response = flow.fhir("POST", "/Flag", user_token, json=_flag(id="client-id"), headers=FHIR_JSON)
+    response = flow.create_flag(user_token, id="client-id")
     assert response.status_code == 201
     body = response.json()
     assert body["id"] != "client-id"
@@ -52,45 +30,32 @@ def test_create_assigns_id_and_version(flow: Flow, user_token: str) -> None:
 
 
 def test_create_prefer_return(flow: Flow, user_token: str) -> None:
-    minimal = flow.fhir(
-        "POST", "/Flag", user_token, json=_flag(), headers={**FHIR_JSON, "Prefer": "return=minimal"}
-    )
+    minimal = flow.create_flag(user_token, headers={"Prefer": "return=minimal"})
     assert minimal.status_code == 201
     assert minimal.content == b""
     assert minimal.headers["Location"]
-    outcome = flow.fhir(
-        "POST",
-        "/Flag",
-        user_token,
-        json=_flag(),
-        headers={**FHIR_JSON, "Prefer": "return=OperationOutcome"},
-    )
+    outcome = flow.create_flag(user_token, headers={"Prefer": "return=OperationOutcome"})
     assert outcome.json()["resourceType"] == "OperationOutcome"
 
 
 def test_conditional_create(flow: Flow, user_token: str) -> None:
     identifier = {"system": "urn:quietline:flag", "value": "codeword-1"}
     condition = {"If-None-Exist": "identifier=urn:quietline:flag|codeword-1"}
-    headers = {**FHIR_JSON, **condition}
-    first = flow.fhir(
-        "POST", "/Flag", user_token, json=_flag(identifier=[identifier]), headers=headers
-    )
+    first = flow.create_flag(user_token, identifier=[identifier], headers=condition)
     assert first.status_code == 201
-    second = flow.fhir(
-        "POST", "/Flag", user_token, json=_flag(identifier=[identifier]), headers=headers
-    )
+    second = flow.create_flag(user_token, identifier=[identifier], headers=condition)
     assert second.status_code == 200
     assert second.json()["id"] == first.json()["id"]
     assert (
-        len(_ids(flow.fhir("GET", "/Flag", user_token, params={"identifier": "codeword-1"}))) == 1
+        len(flow.ids(flow.fhir("GET", "/Flag", user_token, params={"identifier": "codeword-1"})))
+        == 1
     )
-    flow.fhir("POST", "/Flag", user_token, json=_flag(identifier=[identifier]), headers=FHIR_JSON)
-    third = flow.fhir(
-        "POST", "/Flag", user_token, json=_flag(identifier=[identifier]), headers=headers
-    )
+    flow.create_flag(user_token, identifier=[identifier])
+    third = flow.create_flag(user_token, identifier=[identifier], headers=condition)
     assert third.status_code == 412
     assert (
-        len(_ids(flow.fhir("GET", "/Flag", user_token, params={"identifier": "codeword-1"}))) == 2
+        len(flow.ids(flow.fhir("GET", "/Flag", user_token, params={"identifier": "codeword-1"})))
+        == 2
     )
 
 
@@ -104,13 +69,13 @@ def test_update_increments_version_and_honours_if_match(flow: Flow, user_token: 
     body["status"] = "cancelled"
     path = f"/Appointment/{appointment_id}"
     updated = flow.fhir(
-        "PUT", path, user_token, json=body, headers={**FHIR_JSON, "If-Match": 'W/"1"'}
+        "PUT", path, user_token, json=body, headers={**flow.fhir_json, "If-Match": 'W/"1"'}
     )
     assert updated.status_code == 200
     assert updated.headers["ETag"] == 'W/"2"'
     assert updated.json()["meta"]["versionId"] == "2"
     stale = flow.fhir(
-        "PUT", path, user_token, json=body, headers={**FHIR_JSON, "If-Match": 'W/"1"'}
+        "PUT", path, user_token, json=body, headers={**flow.fhir_json, "If-Match": 'W/"1"'}
     )
     assert stale.status_code == 412
     assert stale.json()["resourceType"] == "OperationOutcome"
@@ -122,16 +87,18 @@ def test_update_without_if_match_when_required_is_428(flow: Flow, user_token: st
     flow.ehr.config.require_if_match = True
     appointment_id, body = _appointment(flow, user_token)
     path = f"/Appointment/{appointment_id}"
-    response = flow.fhir("PUT", path, user_token, json=body, headers=FHIR_JSON)
+    response = flow.fhir("PUT", path, user_token, json=body, headers=flow.fhir_json)
     assert response.status_code == 428
     assert response.json()["resourceType"] == "OperationOutcome"
-    ok = flow.fhir("PUT", path, user_token, json=body, headers={**FHIR_JSON, "If-Match": 'W/"1"'})
+    ok = flow.fhir(
+        "PUT", path, user_token, json=body, headers={**flow.fhir_json, "If-Match": 'W/"1"'}
+    )
     assert ok.status_code == 200
 
 
 def test_update_of_an_unknown_id_creates_it(flow: Flow, user_token: str) -> None:
     response = flow.fhir(
-        "PUT", "/Flag/flag-new", user_token, json=_flag(id="flag-new"), headers=FHIR_JSON
+        "PUT", "/Flag/flag-new", user_token, json=flow.flag(id="flag-new"), headers=flow.fhir_json
     )
     assert response.status_code == 201
     assert response.json()["meta"]["versionId"] == "1"
@@ -139,7 +106,7 @@ def test_update_of_an_unknown_id_creates_it(flow: Flow, user_token: str) -> None
 
 def test_update_id_must_match_url(flow: Flow, user_token: str) -> None:
     response = flow.fhir(
-        "PUT", "/Flag/flag-a", user_token, json=_flag(id="flag-b"), headers=FHIR_JSON
+        "PUT", "/Flag/flag-a", user_token, json=flow.flag(id="flag-b"), headers=flow.fhir_json
     )
     assert response.status_code == 400
 
@@ -176,14 +143,14 @@ def test_update_id_must_match_url(flow: Flow, user_token: str) -> None:
 def test_invalid_resources_are_400_naming_the_element(
     flow: Flow, user_token: str, body: dict[str, Any], element: str
 ) -> None:
-    response = flow.fhir("POST", "/Flag", user_token, json=body, headers=FHIR_JSON)
+    response = flow.fhir("POST", "/Flag", user_token, json=body, headers=flow.fhir_json)
     assert response.status_code == 400
     issue = response.json()["issue"][0]
     assert element in issue["diagnostics"]
 
 
 def test_malformed_json_and_wrong_media_type(flow: Flow, user_token: str) -> None:
-    broken = flow.fhir("POST", "/Flag", user_token, data=b"{not json", headers=FHIR_JSON)
+    broken = flow.fhir("POST", "/Flag", user_token, data=b"{not json", headers=flow.fhir_json)
     assert broken.status_code == 400
     assert broken.json()["issue"][0]["code"] == "structure"
     xml = flow.fhir(
@@ -197,14 +164,14 @@ def test_malformed_json_and_wrong_media_type(flow: Flow, user_token: str) -> Non
 
 
 def test_body_over_one_mebibyte_is_413(flow: Flow, user_token: str) -> None:
-    body = json.dumps(_flag(code={"text": "x" * (1024 * 1024 + 10)}))
-    response = flow.fhir("POST", "/Flag", user_token, data=body, headers=FHIR_JSON)
+    body = json.dumps(flow.flag(code={"text": "x" * (1024 * 1024 + 10)}))
+    response = flow.fhir("POST", "/Flag", user_token, data=body, headers=flow.fhir_json)
     assert response.status_code == 413
     assert response.json()["resourceType"] == "OperationOutcome"
 
 
 def test_delete_with_stale_if_match_is_412(flow: Flow, user_token: str) -> None:
-    created = flow.fhir("POST", "/Flag", user_token, json=_flag(), headers=FHIR_JSON).json()
+    created = flow.create_flag(user_token).json()
     path = f"/Flag/{created['id']}"
     assert flow.fhir("DELETE", path, user_token, headers={"If-Match": 'W/"7"'}).status_code == 412
     assert flow.fhir("DELETE", path, user_token, headers={"If-Match": 'W/"1"'}).status_code == 204

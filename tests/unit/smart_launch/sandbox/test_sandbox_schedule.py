@@ -18,10 +18,9 @@ from tests.unit.smart_launch.sandbox.desk import Desk
 from tests.unit.smart_launch.sandbox.desk import iframe_src
 
 if TYPE_CHECKING:
-    from conftest import Flow
-
     from smart_launch.sandbox import RunningSandbox
     from smart_launch.sandbox.store import ResourceStore
+    from tests.unit.smart_launch.sandbox.conftest import Flow
 
 
 @pytest.fixture

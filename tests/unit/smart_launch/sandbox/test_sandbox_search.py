@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from typing import Any
 
 import pytest
 
@@ -13,29 +12,7 @@ from smart_launch.sandbox.seed import MRN_SYSTEM
 from smart_launch.sandbox.seed import PATIENTS
 
 if TYPE_CHECKING:
-    import requests
-    from conftest import Flow
-
-FHIR_JSON = {"Content-Type": "application/fhir+json"}
-
-
-def _flag(patient: str = "pat-1", **extra: Any) -> dict[str, Any]:
-    return {
-        "resourceType": "Flag",
-        "status": "active",
-        "code": {"text": "Verify identity before changing appointments"},
-        "subject": {"reference": f"Patient/{patient}"},
-        **extra,
-    }
-
-
-def _ids(response: requests.Response) -> list[str]:
-    bundle = response.json()
-    assert bundle["resourceType"] == "Bundle"
-    assert bundle["type"] == "searchset"
-    return [
-        entry["resource"]["id"] for entry in bundle["entry"] if entry["search"]["mode"] == "match"
-    ]
+    from tests.unit.smart_launch.sandbox.conftest import Flow
 
 
 # -- search ----------------------------------------------------------------------------------
@@ -65,39 +42,39 @@ def test_patient_search_parameters(
 ) -> None:
     response = flow.fhir("GET", "/Patient", user_token, params=query)
     assert response.status_code == 200, response.text
-    assert sorted(_ids(response)) == expected
+    assert sorted(flow.ids(response)) == expected
 
 
 def test_search_by_reference_forms(flow: Flow, user_token: str) -> None:
     base = flow.ehr.fhir_base
     for value in ("Patient/pat-4", "pat-4", f"{base}/Patient/pat-4"):
-        found = _ids(flow.fhir("GET", "/Appointment", user_token, params={"patient": value}))
+        found = flow.ids(flow.fhir("GET", "/Appointment", user_token, params={"patient": value}))
         assert sorted(found) == sorted(APPOINTMENTS["pat-4"]), value
     by_actor = flow.fhir("GET", "/Appointment", user_token, params={"actor": "Patient/pat-4"})
-    assert len(_ids(by_actor)) == 3
+    assert len(flow.ids(by_actor)) == 3
     by_practitioner = flow.fhir(
         "GET", "/Appointment", user_token, params={"practitioner": "therapist", "_count": "200"}
     )
-    assert len(_ids(by_practitioner)) == 3 * len(PATIENTS)
+    assert len(flow.ids(by_practitioner)) == 3 * len(PATIENTS)
     roles = flow.fhir("GET", "/PractitionerRole", user_token, params={"practitioner": "frontdesk"})
-    assert _ids(roles) == ["role-frontdesk"]
+    assert flow.ids(roles) == ["role-frontdesk"]
     encounters = flow.fhir("GET", "/Encounter", user_token, params={"subject": "Patient/pat-2"})
-    assert _ids(encounters) == ["enc-2"]
+    assert flow.ids(encounters) == ["enc-2"]
 
 
 def test_search_status_date_and_sort(flow: Flow, user_token: str) -> None:
     params = {"patient": "pat-1", "status": "booked", "_sort": "-date"}
-    later, upcoming = _ids(flow.fhir("GET", "/Appointment", user_token, params=params))
+    later, upcoming = flow.ids(flow.fhir("GET", "/Appointment", user_token, params=params))
     assert (upcoming, later) == APPOINTMENTS["pat-1"][1:]
-    ascending = _ids(
+    ascending = flow.ids(
         flow.fhir("GET", "/Appointment", user_token, params={"patient": "pat-1", "_sort": "date"})
     )
     assert ascending == list(APPOINTMENTS["pat-1"])
     past = flow.fhir(
         "GET", "/Appointment", user_token, params={"patient": "pat-1", "date": "lt2020-01-01"}
     )
-    assert _ids(past) == []
-    future = _ids(
+    assert flow.ids(past) == []
+    future = flow.ids(
         flow.fhir(
             "GET",
             "/Appointment",
@@ -109,11 +86,11 @@ def test_search_status_date_and_sort(flow: Flow, user_token: str) -> None:
 
 
 def test_search_last_updated(flow: Flow, user_token: str) -> None:
-    created = flow.fhir("POST", "/Flag", user_token, json=_flag(), headers=FHIR_JSON).json()
+    created = flow.create_flag(user_token).json()
     stamp = created["meta"]["lastUpdated"]
-    after = _ids(flow.fhir("GET", "/Flag", user_token, params={"_lastUpdated": f"ge{stamp}"}))
+    after = flow.ids(flow.fhir("GET", "/Flag", user_token, params={"_lastUpdated": f"ge{stamp}"}))
     assert after == [created["id"]]
-    before = _ids(flow.fhir("GET", "/Flag", user_token, params={"_lastUpdated": f"lt{stamp}"}))
+    before = flow.ids(flow.fhir("GET", "/Flag", user_token, params={"_lastUpdated": f"lt{stamp}"}))
     assert before == []
 
 
@@ -167,15 +144,15 @@ def test_post_search(flow: Flow, user_token: str) -> None:
         "POST", "/Patient/_search", user_token, data={"identifier": f"{MRN_SYSTEM}|QL-100006"}
     )
     assert response.status_code == 200
-    assert _ids(response) == ["pat-6"]
+    assert flow.ids(response) == ["pat-6"]
 
 
 def test_versioned_reference_search_matches_that_version_only(flow: Flow, user_token: str) -> None:
-    flag = _flag(subject={"reference": "Patient/pat-1/_history/1"})
-    created = flow.fhir("POST", "/Flag", user_token, json=flag, headers=FHIR_JSON).json()
+    flag = flow.flag(subject={"reference": "Patient/pat-1/_history/1"})
+    created = flow.fhir("POST", "/Flag", user_token, json=flag, headers=flow.fhir_json).json()
 
     def found(value: str) -> list[str]:
-        return _ids(flow.fhir("GET", "/Flag", user_token, params={"subject": value}))
+        return flow.ids(flow.fhir("GET", "/Flag", user_token, params={"subject": value}))
 
     assert created["id"] in found("Patient/pat-1/_history/1")
     assert created["id"] not in found("Patient/pat-1/_history/2")

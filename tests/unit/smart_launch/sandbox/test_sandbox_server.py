@@ -33,9 +33,8 @@ from smart_launch.sandbox.seed import USERS
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from conftest import Flow
-
     from smart_launch.sandbox import RunningSandbox
+    from tests.unit.smart_launch.sandbox.conftest import Flow
 
 
 def test_start_binds_a_free_port_and_fixes_public_url(sandbox: RunningSandbox) -> None:

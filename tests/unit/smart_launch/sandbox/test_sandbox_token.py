@@ -15,7 +15,7 @@ from smart_launch.keys import CLIENT_ASSERTION_TYPE
 from smart_launch.keys import ClientKeys
 
 if TYPE_CHECKING:
-    from conftest import Flow
+    from tests.unit.smart_launch.sandbox.conftest import Flow
 
 
 def test_ehr_launch_with_client_secret_basic(flow: Flow) -> None:
@@ -45,14 +45,7 @@ def test_ehr_launch_with_private_key_jwt(flow: Flow) -> None:
 
 
 def test_private_key_jwt_with_es384(flow: Flow) -> None:
-    code = flow.code("quietline-jwt")
-    data = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": flow.redirect_uri,
-        "code_verifier": flow.verifier,
-        **flow.assertion(alg="ES384"),
-    }
+    data = {**flow.code_form(flow.code("quietline-jwt")), **flow.assertion(alg="ES384")}
     assert flow.http.post(flow.ehr.token_endpoint, data=data).status_code == 200
 
 
@@ -106,13 +99,7 @@ def test_code_is_bound_to_its_client(flow: Flow) -> None:
 
 
 def test_wrong_client_secret_is_refused_with_401(flow: Flow) -> None:
-    code = flow.code()
-    data = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": flow.redirect_uri,
-        "code_verifier": flow.verifier,
-    }
+    data = flow.code_form(flow.code())
     response = flow.http.post(flow.ehr.token_endpoint, data=data, auth=("quietline", "wrong"))
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
@@ -120,24 +107,14 @@ def test_wrong_client_secret_is_refused_with_401(flow: Flow) -> None:
 
 
 def test_only_the_registered_auth_method_is_accepted(flow: Flow) -> None:
-    code = flow.code()
-    data = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": flow.redirect_uri,
-        "code_verifier": flow.verifier,
-        **flow.assertion(client_id="quietline"),
-    }
+    data = {**flow.code_form(flow.code()), **flow.assertion(client_id="quietline")}
     response = flow.http.post(flow.ehr.token_endpoint, data=data)
     assert response.json()["error"] == "invalid_client"
 
 
 def _assertion_exchange(flow: Flow, assertion: str) -> requests.Response:
     data = {
-        "grant_type": "authorization_code",
-        "code": flow.code("quietline-jwt"),
-        "redirect_uri": flow.redirect_uri,
-        "code_verifier": flow.verifier,
+        **flow.code_form(flow.code("quietline-jwt")),
         "client_assertion_type": CLIENT_ASSERTION_TYPE,
         "client_assertion": assertion,
     }

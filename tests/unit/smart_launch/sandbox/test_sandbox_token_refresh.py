@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from conftest import Flow
+    from tests.unit.smart_launch.sandbox.conftest import Flow
 
 
 def _id_token_claims(flow: Flow, id_token: str) -> dict[str, Any]:

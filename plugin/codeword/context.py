@@ -1,23 +1,21 @@
 # SPDX-License-Identifier: Apache-2.0
-"""What the code-word pages share: the blueprint, the client in context, the staff member's
-reference, the practice's time zone and the "done" messages."""
+"""What the code-word pages share: the client in context, the staff member's reference, the
+practice's time zone and the "done" messages.  The blueprint is in :mod:`.views`."""
 
 from __future__ import annotations
 
 from datetime import tzinfo
 
-from flask import Blueprint
 from flask import request
 
 from ..launch.store import LiveLaunch
 from ..registry import get_service
-from ..tenants.services import SqlTenantRepository
+from ..tenants.interfaces import TenantRepository
 from .errors import NoClientInContext
 from .forms import practice_zone
 
-__all__ = ["DONE", "actor", "bp", "done_message", "patient", "zone"]
+__all__ = ["DONE", "actor", "done_message", "patient", "zone"]
 
-bp = Blueprint("codeword", __name__, template_folder="templates")
 DONE = {
     "reschedule": "The appointment was moved. The list below shows the new time from the EHR.",
     "cancel": "The appointment was cancelled in the EHR.",
@@ -54,4 +52,4 @@ def actor(live: LiveLaunch) -> str:
 
 def zone(live: LiveLaunch) -> tzinfo:
     """The practice's time zone (tenant option ``timezone``)."""
-    return practice_zone(get_service(SqlTenantRepository).by_id(live.context.tenant).options)
+    return practice_zone(get_service(TenantRepository).by_id(live.context.tenant).options)

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""ProtocolStore: the default protocol, validated saves, versions and the audit of each change."""
+"""PolicyStore: the default protocol, validated saves, versions and the audit of each change."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 
 from plugin.codeword.interfaces import Action
 from plugin.codeword.interfaces import AlertRecipient
-from plugin.codeword.interfaces import VerificationProtocol
-from plugin.codeword.protocol import ProtocolInvalid
-from plugin.codeword.protocol import ProtocolStore
+from plugin.codeword.interfaces import VerificationPolicy
+from plugin.codeword.policies import PolicyInvalid
+from plugin.codeword.policies import PolicyStore
 from plugin.store import Database
 from tests.unit.plugin.codeword.support import OTHER_TENANT
 from tests.unit.plugin.codeword.support import TENANT
@@ -23,26 +23,26 @@ ADMIN = "Practitioner/admin-1"
 
 
 @pytest.fixture
-def store(wiring: Wiring) -> ProtocolStore:
-    return wiring.protocols
+def store(wiring: Wiring) -> PolicyStore:
+    return wiring.policies
 
 
-def test_default_until_an_admin_saves(store: ProtocolStore) -> None:
-    assert store.get(TENANT) == VerificationProtocol()
-    assert store.get_versioned(TENANT) == (VerificationProtocol(), 0)
+def test_default_until_an_admin_saves(store: PolicyStore) -> None:
+    assert store.get(TENANT) == VerificationPolicy()
+    assert store.get_versioned(TENANT) == (VerificationPolicy(), 0)
 
 
 def test_save_stores_versions_and_audits_the_changed_fields(
-    store: ProtocolStore, cw_db: Database
+    store: PolicyStore, cw_db: Database
 ) -> None:
-    first = VerificationProtocol(
+    first = VerificationPolicy(
         actions=frozenset({Action.RESCHEDULE, Action.CANCEL, Action.BOOK}),
         max_failures=5,
         alert=frozenset({AlertRecipient.CLINICIAN, AlertRecipient.ADMIN}),
     )
     assert store.save(TENANT, first, actor=ADMIN) == ["actions", "max_failures", "alert"]
     assert store.get_versioned(TENANT) == (first, 1)
-    assert store.get(OTHER_TENANT) == VerificationProtocol()
+    assert store.get(OTHER_TENANT) == VerificationPolicy()
 
     second = replace(first, lockout_minutes=120, second_approval=True)
     assert store.save(TENANT, second, actor=ADMIN) == ["lockout_minutes", "second_approval"]
@@ -55,9 +55,9 @@ def test_save_stores_versions_and_audits_the_changed_fields(
     ]
 
 
-def test_saving_the_same_settings_writes_nothing(store: ProtocolStore, cw_db: Database) -> None:
-    assert store.save(TENANT, VerificationProtocol(), actor=ADMIN) == []
-    protocol = VerificationProtocol(min_length=10)
+def test_saving_the_same_settings_writes_nothing(store: PolicyStore, cw_db: Database) -> None:
+    assert store.save(TENANT, VerificationPolicy(), actor=ADMIN) == []
+    protocol = VerificationPolicy(min_length=10)
     store.save(TENANT, protocol, actor=ADMIN)
     assert store.save(TENANT, protocol, actor=ADMIN) == []
     assert store.get_versioned(TENANT)[1] == 1
@@ -89,32 +89,32 @@ def test_saving_the_same_settings_writes_nothing(store: ProtocolStore, cw_db: Da
     ],
 )
 def test_out_of_range_values_are_refused(
-    store: ProtocolStore, cw_db: Database, change: dict[str, object], message: str
+    store: PolicyStore, cw_db: Database, change: dict[str, object], message: str
 ) -> None:
-    with pytest.raises(ProtocolInvalid, match=message) as caught:
-        store.save(TENANT, replace(VerificationProtocol(), **change), actor=ADMIN)  # type: ignore[arg-type]
+    with pytest.raises(PolicyInvalid, match=message) as caught:
+        store.save(TENANT, replace(VerificationPolicy(), **change), actor=ADMIN)  # type: ignore[arg-type]
     assert caught.value.status_code == 400
-    assert store.get_versioned(TENANT) == (VerificationProtocol(), 0)
+    assert store.get_versioned(TENANT) == (VerificationPolicy(), 0)
     assert audit_rows(cw_db, "codeword:protocol:write") == []
 
 
-def test_refused_words_are_normalised_and_deduplicated(store: ProtocolStore) -> None:
+def test_refused_words_are_normalised_and_deduplicated(store: PolicyStore) -> None:
     words = ("  Riverside ", "RIVERSIDE", "", "Oak   Clinic")
-    assert store.save(TENANT, VerificationProtocol(refused_words=words), actor=ADMIN) == [
+    assert store.save(TENANT, VerificationPolicy(refused_words=words), actor=ADMIN) == [
         "refused_words"
     ]
     assert store.get(TENANT).refused_words == ("riverside", "oak clinic")
 
 
 def test_concurrent_saves_each_get_a_version(cw_db: Database, wiring: Wiring) -> None:
-    stores = [ProtocolStore(Database(cw_db.url), wiring.audit) for _ in range(4)]
+    stores = [PolicyStore(Database(cw_db.url), wiring.audit) for _ in range(4)]
     start = threading.Barrier(len(stores))
     errors: list[BaseException] = []
 
     def work(n: int) -> None:
         try:
             start.wait(timeout=10)
-            stores[n].save(TENANT, VerificationProtocol(max_failures=n + 4), actor=ADMIN)
+            stores[n].save(TENANT, VerificationPolicy(max_failures=n + 4), actor=ADMIN)
         except BaseException as exc:  # noqa: BLE001  (reported by the assertion below)
             errors.append(exc)
 
@@ -135,10 +135,10 @@ def test_concurrent_saves_each_get_a_version(cw_db: Database, wiring: Wiring) ->
 
 
 def store_version(wiring: Wiring) -> int:
-    return wiring.protocols.get_versioned(TENANT)[1]
+    return wiring.policies.get_versioned(TENANT)[1]
 
 
 def test_the_treating_clinician_is_always_alerted() -> None:
-    assert VerificationProtocol(alert=frozenset()).alert == {AlertRecipient.CLINICIAN}
-    admins = VerificationProtocol.from_dict({"alert": ["admin"]})
+    assert VerificationPolicy(alert=frozenset()).alert == {AlertRecipient.CLINICIAN}
+    admins = VerificationPolicy.from_dict({"alert": ["admin"]})
     assert admins.alert == {AlertRecipient.CLINICIAN, AlertRecipient.ADMIN}
